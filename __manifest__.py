@@ -1,0 +1,27 @@
+{
+    "name": "Commerce Connector (Clarity eCommerce, Amazon SP-API)",
+    "summary": "Integration platform inside Odoo: storefront and marketplace sync with a "
+    "job engine, external-ID map, retries and full traceability",
+    "version": "18.0.1.0.0",
+    "category": "Sales/Sales",
+    "license": "LGPL-3",
+    "author": "commerce_connector developers",
+    "website": "https://github.com/commerce-connector/commerce_connector",
+    "application": True,
+    "installable": True,
+    "depends": ["sale_stock", "delivery", "account", "mail", "base_automation"],
+    "external_dependencies": {"python": ["python-amazon-sp-api", "tenacity", "requests"]},
+    "data": [
+        "security/commerce_security.xml",
+        "security/ir.model.access.csv",
+        "data/ir_config_parameter.xml",
+        "data/ir_cron.xml",
+        "views/commerce_job_views.xml",
+        "views/commerce_binding_views.xml",
+        "views/commerce_backend_views.xml",
+        "views/res_config_settings_views.xml",
+        "wizards/commerce_job_edit_payload_views.xml",
+        "views/commerce_menus.xml",
+    ],
+    "images": ["static/description/icon.png"],
+}

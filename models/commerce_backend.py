@@ -1,0 +1,195 @@
+import logging
+
+from odoo import _, api, fields, models
+from odoo.exceptions import UserError
+
+from ..core.errors import CommerceError
+
+_logger = logging.getLogger(__name__)
+
+
+class CommerceBackend(models.Model):
+    """One connected account of a channel (a Clarity store, an Amazon seller account).
+
+    Channel-specific fields and behaviour live in channel files that extend this model, and are
+    dispatched by channel code: ``_<channel>_test_connection`` like ``delivery.carrier`` does.
+    """
+
+    _name = "commerce.backend"
+    _description = "Commerce Backend"
+    _inherit = ["mail.thread", "mail.activity.mixin"]
+    _order = "sequence, name, id"
+    _check_company_auto = True
+
+    name = fields.Char(required=True, tracking=True)
+    sequence = fields.Integer(default=10)
+    channel = fields.Selection(
+        selection=[("clarity", "Clarity eCommerce"), ("amazon", "Amazon")],
+        required=True,
+        tracking=True,
+    )
+    active = fields.Boolean(default=True, tracking=True)
+    company_id = fields.Many2one(
+        "res.company", required=True, default=lambda self: self.env.company, tracking=True
+    )
+    warehouse_id = fields.Many2one(
+        "stock.warehouse",
+        check_company=True,
+        tracking=True,
+        help="Warehouse whose stock this backend publishes and that ships its orders.",
+    )
+    state = fields.Selection(
+        selection=[
+            ("draft", "Draft"),
+            ("connected", "Connected"),
+            ("auth_failed", "Authentication failed"),
+            ("disabled", "Disabled"),
+        ],
+        default="draft",
+        required=True,
+        tracking=True,
+        copy=False,
+    )
+    state_message = fields.Char(readonly=True, copy=False, help="Outcome of the last connection check.")
+    date_last_connection = fields.Datetime(readonly=True, copy=False)
+    manager_ids = fields.Many2many(
+        "res.users",
+        string="Managers",
+        help="Users alerted when this backend fails (authentication, failed jobs).",
+    )
+    job_ids = fields.One2many("commerce.job", "backend_id")
+    binding_ids = fields.One2many("commerce.binding", "backend_id")
+    job_count = fields.Integer(compute="_compute_counts")
+    failed_job_count = fields.Integer(compute="_compute_counts")
+    pending_job_count = fields.Integer(compute="_compute_counts")
+    binding_count = fields.Integer(compute="_compute_counts")
+
+    _sql_constraints = [
+        ("name_company_uniq", "unique(name, company_id)", "A backend with this name already exists."),
+    ]
+
+    def _compute_counts(self):
+        job_counts = {
+            (backend.id, state): count
+            for backend, state, count in self.env["commerce.job"]._read_group(
+                [("backend_id", "in", self.ids)], ["backend_id", "state"], ["__count"]
+            )
+        }
+        binding_counts = {
+            backend.id: count
+            for backend, count in self.env["commerce.binding"]._read_group(
+                [("backend_id", "in", self.ids)], ["backend_id"], ["__count"]
+            )
+        }
+        for backend in self:
+            per_state = {s: job_counts.get((backend.id, s), 0) for s in ("pending", "started", "done", "failed", "cancelled")}
+            backend.job_count = sum(per_state.values())
+            backend.failed_job_count = per_state["failed"]
+            backend.pending_job_count = per_state["pending"] + per_state["started"]
+            backend.binding_count = binding_counts.get(backend.id, 0)
+
+    # -- secrets ---------------------------------------------------------------------------
+    @api.model
+    def _commerce_secret_fields(self):
+        """Credential fields: named ``*_secret`` / ``*_token``, readable by system admins only."""
+        return [name for name, field in self._fields.items()
+                if field.type == "char" and name.endswith(("_secret", "_token"))]
+
+    def _commerce_secret_values(self):
+        """The secrets' values, to scrub them from anything the connector stores or logs."""
+        names = self._commerce_secret_fields()
+        values = set()
+        for backend in self.sudo():
+            values.update(v for v in (backend[name] for name in names) if v and len(v) >= 4)
+        return sorted(values, key=len, reverse=True)
+
+    # -- connection ------------------------------------------------------------------------
+    def action_test_connection(self):
+        """Check the credentials against the remote system; the backend's state follows."""
+        for backend in self:
+            method = getattr(backend, f"_{backend.channel}_test_connection", None)
+            if method is None:
+                raise UserError(_("The %s channel cannot check its connection.", backend.channel))
+            try:
+                message = method()
+            except CommerceError as error:
+                if error.kind == "auth":
+                    backend._set_auth_failed(error.message)
+                else:
+                    backend.write({"state_message": error.message})
+                raise UserError(_("Connection to %(backend)s failed: %(error)s", backend=backend.name, error=error.message)) from error
+            backend._set_connected(message or _("Connection successful"))
+        return {
+            "type": "ir.actions.client",
+            "tag": "display_notification",
+            "params": {"type": "success", "message": _("Connection successful"), "sticky": False},
+        }
+
+    def _set_connected(self, message):
+        self.write(
+            {"state": "connected", "state_message": message, "date_last_connection": fields.Datetime.now()}
+        )
+        # Jobs that waited for the credentials run again at the next runner pass.
+        self.env["commerce.job"]._trigger_runner()
+
+    def _set_auth_failed(self, message):
+        """Suspend the backend: its jobs wait, its managers get an activity to fix credentials."""
+        to_alert = self.filtered(lambda b: b.state != "auth_failed")
+        self.write({"state": "auth_failed", "state_message": message})
+        for backend in to_alert:
+            _logger.warning("commerce backend %s (id %s): authentication failed", backend.name, backend.id)
+            backend._notify_managers(
+                _("Credentials rejected"),
+                _("%(channel)s rejected the credentials of %(backend)s: %(error)s. Jobs are waiting "
+                  "until the connection is fixed (Test Connection).",
+                  channel=backend.channel, backend=backend.name, error=message),
+            )
+
+    def _notify_managers(self, summary, note):
+        """One open activity per manager and backend: a repeated failure does not pile up."""
+        activity_type = self.env.ref("mail.mail_activity_data_warning", raise_if_not_found=False)
+        users = self.manager_ids or self.env.ref("base.user_admin", raise_if_not_found=False)
+        for user in users:
+            existing = self.activity_ids.filtered(
+                lambda a: a.user_id == user and a.summary == summary
+            )
+            if existing:
+                existing.write({"note": note})
+                continue
+            self.activity_schedule(
+                activity_type_id=activity_type.id if activity_type else False,
+                summary=summary,
+                note=note,
+                user_id=user.id,
+            )
+
+    def action_disable(self):
+        self.write({"state": "disabled"})
+
+    def action_reset_to_draft(self):
+        self.write({"state": "draft", "state_message": False})
+
+    # -- smart buttons ---------------------------------------------------------------------
+    def action_view_jobs(self):
+        self.ensure_one()
+        action = self.env["ir.actions.act_window"]._for_xml_id("commerce_connector.action_commerce_job")
+        action["domain"] = [("backend_id", "=", self.id)]
+        action["context"] = {"default_backend_id": self.id}
+        return action
+
+    def action_view_failed_jobs(self):
+        action = self.action_view_jobs()
+        action["context"] = {"default_backend_id": self.id, "search_default_filter_failed": 1}
+        return action
+
+    def action_view_bindings(self):
+        self.ensure_one()
+        action = self.env["ir.actions.act_window"]._for_xml_id("commerce_connector.action_commerce_binding")
+        action["domain"] = [("backend_id", "=", self.id)]
+        action["context"] = {"default_backend_id": self.id}
+        return action
+
+    @api.ondelete(at_uninstall=False)
+    def _unlink_except_with_jobs(self):
+        if self.env["commerce.job"].search_count([("backend_id", "in", self.ids), ("state", "in", ("pending", "started"))]):
+            raise UserError(_("Archive the backend instead: it still has jobs to run."))

@@ -1,0 +1,1 @@
+from . import commerce_job_edit_payload
