@@ -217,8 +217,7 @@ class CommerceJob(models.Model):
         commit()
         processed = 0
         while time.monotonic() < deadline:
-            jobs = self._claim_batch(batch_size, auto_commit)
-            commit()
+            jobs = self._claim_batch(batch_size, own_transaction=auto_commit)
             if not jobs:
                 break
             for job in jobs:
@@ -231,12 +230,26 @@ class CommerceJob(models.Model):
         return processed
 
     @api.model
-    def _claim_batch(self, limit, retry_conflicts=True):
-        """Mark up to ``limit`` due jobs as started and return them, skipping locked rows."""
+    def _claim_batch(self, limit, own_transaction=False):
+        """Mark up to ``limit`` due jobs as started and return them, skipping locked rows.
+
+        With ``own_transaction`` (the runner's auto-commit mode) the claim runs in a fresh
+        READ COMMITTED transaction: under Odoo's REPEATABLE READ a row another runner changed
+        after our snapshot would abort the claim instead of being re-checked or skipped.
+        """
         self.env.flush_all()
         now = fields.Datetime.now()
-        lease_until = now + timedelta(seconds=self._param("job_lease_seconds"))
-        query = """
+        params = {
+            "now": now,
+            "lease": now + timedelta(seconds=self._param("job_lease_seconds")),
+            "limit": limit,
+            "suspended": SUSPENDED_BACKEND_STATES,
+        }
+        if own_transaction:
+            self.env.cr.commit()
+            self.env.cr.execute("SET TRANSACTION ISOLATION LEVEL READ COMMITTED")
+        self.env.cr.execute(
+            """
             UPDATE commerce_job
                SET state = 'started', date_started = %(now)s, lease_until = %(lease)s,
                    attempts = attempts + 1, date_done = NULL
@@ -252,20 +265,12 @@ class CommerceJob(models.Model):
                      LIMIT %(limit)s
                        FOR UPDATE OF job SKIP LOCKED)
          RETURNING id
-        """
-        params = {"now": now, "lease": lease_until, "limit": limit, "suspended": SUSPENDED_BACKEND_STATES}
-        for attempt in range(3):
-            try:
-                with self.env.cr.savepoint(flush=False):
-                    self.env.cr.execute(query, params)
-                    ids = sorted(row[0] for row in self.env.cr.fetchall())
-                break
-            except psycopg2.errors.SerializationFailure:
-                # A parallel runner committed a claim after our snapshot: start a new one.
-                if not retry_conflicts or attempt == 2:
-                    return self.browse()
-                self.env.cr.rollback()
-        jobs = self.browse(ids)
+            """,
+            params,
+        )
+        jobs = self.browse(sorted(row[0] for row in self.env.cr.fetchall()))
+        if own_transaction:
+            self.env.cr.commit()
         jobs.invalidate_recordset(["state", "date_started", "lease_until", "attempts", "date_done"])
         return jobs
 

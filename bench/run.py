@@ -1,0 +1,35 @@
+"""`make bench`: run every benchmark and print one table; results also go to a JSON file."""
+
+import argparse
+import json
+import os
+
+from . import job_engine
+
+BENCHMARKS = [job_engine]
+
+
+def print_table(rows):
+    header = f"{'measure':<36} {'this project':>14} {'reference':>14} {'ratio':>7}  {'goal':<22} result"
+    print(header)
+    print("-" * len(header))
+    for row in rows:
+        print(f"{row['measure']:<36} {row['value']:>14,.1f} {row['reference']:>14,.1f} {row['ratio']:>7.2f}  "
+              f"{row['goal']:<22} {'pass' if row['passed'] else 'FAIL'}")
+        print(f"{'':<36} {'':>14} {'(' + row['reference_name'] + ')':>14}")
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--config", required=True)
+    parser.add_argument("--database", required=True)
+    parser.add_argument("--output", required=True)
+    parser.add_argument("--jobs", type=int, default=int(os.environ.get("BENCH_JOBS", 5000)))
+    args = parser.parse_args()
+    rows = []
+    for bench in BENCHMARKS:
+        rows.extend(bench.measure(args.config, args.database, args.jobs))
+    print_table(rows)
+    with open(args.output, "w", encoding="utf-8") as handle:
+        json.dump(rows, handle, indent=2)
+    print(f"\nresults written to {args.output}")
