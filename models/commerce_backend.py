@@ -52,6 +52,21 @@ class CommerceBackend(models.Model):
     )
     state_message = fields.Char(readonly=True, copy=False, help="Outcome of the last connection check.")
     date_last_connection = fields.Datetime(readonly=True, copy=False)
+    # Defaults for the orders a backend imports (every channel)
+    pricelist_id = fields.Many2one("product.pricelist", check_company=True, tracking=True,
+                                   help="Pricelist of imported orders; one in the order's currency is used "
+                                        "when the order is in another currency.")
+    currency_id = fields.Many2one("res.currency", string="Store Currency",
+                                  default=lambda self: self.env.company.currency_id)
+    team_id = fields.Many2one("crm.team", string="Sales Team", check_company=True, tracking=True)
+    payment_term_id = fields.Many2one("account.payment.term", check_company=True)
+    carrier_id = fields.Many2one("delivery.carrier", string="Shipping Method", check_company=True,
+                                 help="Carrier whose product carries the shipping amount of imported orders.")
+    discount_product_id = fields.Many2one("product.product", string="Discount Product",
+                                          help="Service product for order-level discounts.")
+    fee_product_id = fields.Many2one("product.product", string="Fee Product",
+                                     help="Service product for handling fees and other charges.")
+    tax_rule_ids = fields.One2many("commerce.tax.rule", "backend_id", string="Tax Rules")
     manager_ids = fields.Many2many(
         "res.users",
         string="Managers",

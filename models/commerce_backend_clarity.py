@@ -1,8 +1,24 @@
+import json
+
 from odoo import _, api, fields, models
+
+from ..channels.clarity import const, mapper
+from ..channels.clarity.client import ClarityClient
+from ..core.errors import PayloadValidationError
+from ..core.job_registry import register
+
+DEFAULT_IMPORT_STATUSES = ("Pending,On Hold,Confirmed,Backordered,Split,Partial Payment Received,"
+                           "Full Payment Received,Processing,Shipped,Shipped from Vendor,Ready for Pickup,Completed")
+DEFAULT_CONFIRM_STATUSES = ("Confirmed,Backordered,Split,Partial Payment Received,Full Payment Received,"
+                            "Processing,Shipped,Shipped from Vendor,Ready for Pickup,Completed")
+
+
+def _statuses(text):
+    return {part.strip() for part in (text or "").split(",") if part.strip()}
 
 
 class CommerceBackend(models.Model):
-    """Clarity eCommerce settings of a backend (channel ``clarity``)."""
+    """Clarity eCommerce settings and job handlers of a backend (channel ``clarity``)."""
 
     _inherit = "commerce.backend"
 
@@ -16,6 +32,15 @@ class CommerceBackend(models.Model):
     clarity_webhook_secret = fields.Char(string="Webhook Secret", groups="base.group_system", copy=False)
     clarity_webhook_url = fields.Char(string="Webhook URL", compute="_compute_clarity_webhook_url",
                                       help="Give this URL to Clarity as the webhook target.")
+    clarity_import_statuses = fields.Char(
+        string="Statuses that create an order", default=DEFAULT_IMPORT_STATUSES,
+        help="Comma-separated Clarity StatusKey values; orders in other statuses are not imported.")
+    clarity_confirm_statuses = fields.Char(
+        string="Statuses that confirm the order", default=DEFAULT_CONFIRM_STATUSES,
+        help="Comma-separated Clarity StatusKey values for which the sale order is confirmed.")
+    clarity_location_ids = fields.Many2many(
+        "stock.location", string="Published Locations", domain="[('usage', '=', 'internal')]",
+        help="Locations whose available quantities are sent to Clarity.")
 
     @api.depends("clarity_base_url")
     def _compute_clarity_token_url(self):
@@ -32,9 +57,8 @@ class CommerceBackend(models.Model):
                 if backend.channel == "clarity" and backend.id else False
             )
 
+    # -- connection ------------------------------------------------------------------------
     def _clarity_client(self):
-        from ..channels.clarity.client import ClarityClient
-
         self.ensure_one()
         backend = self.sudo()
         return ClarityClient(
@@ -47,3 +71,67 @@ class CommerceBackend(models.Model):
     def _clarity_test_connection(self):
         self._clarity_client().test_connection()
         return _("Connected to %s", self.clarity_base_url)
+
+    # -- inbound events --------------------------------------------------------------------
+    @api.model
+    def _clarity_event_data(self, job):
+        """The ``Data`` object of a stored webhook event, or a clear validation error."""
+        try:
+            event = json.loads(job.payload or "")
+        except ValueError as error:
+            raise PayloadValidationError(f"the event body is not valid JSON: {error}") from None
+        if not isinstance(event, dict) or not isinstance(event.get("Data"), dict):
+            raise PayloadValidationError("the event has no Data object (expected {Id, Event, Data, ...})")
+        return event["Data"]
+
+    def _clarity_import_order(self, data, job=None):
+        """Import or update one Clarity order (from a webhook, the poller or a re-read)."""
+        order = mapper.order_from_clarity(data)
+        importer = self.env["commerce.order.importer"]
+        confirm_statuses = _statuses(self.clarity_confirm_statuses)
+        existing = self.env["commerce.binding"].lookup(self, "sale.order", order.external_id)
+        if not existing and order.status not in _statuses(self.clarity_import_statuses):
+            return {"skipped": f"status {order.status} is not imported"}
+        if existing:
+            outcome = importer.apply_status(self, existing, order.status, order.updated_at,
+                                            confirm_statuses, {const.STATUS_VOID})
+            sale_order = existing
+        else:
+            sale_order, _created = importer.import_order(self, order, confirm=order.status in confirm_statuses)
+            outcome = "created"
+        if job:
+            job.write({"res_model": "sale.order", "res_id": sale_order.id})
+        return {"sale_order": sale_order.name, "outcome": outcome}
+
+    def _clarity_apply_status_event(self, data, job):
+        change = mapper.status_change_from_clarity(data)
+        sale_order = self.env["commerce.binding"].lookup(self, "sale.order", change.external_id)
+        if not sale_order:
+            # Out of order: the update came before the order. Read the order itself instead.
+            return self._clarity_import_order(self._clarity_client().get_order(change.external_id), job)
+        outcome = self.env["commerce.order.importer"].apply_status(
+            self, sale_order, change.status, change.updated_at,
+            _statuses(self.clarity_confirm_statuses), {const.STATUS_VOID})
+        job.write({"res_model": "sale.order", "res_id": sale_order.id})
+        return {"sale_order": sale_order.name, "outcome": outcome}
+
+
+def _handle_order_import(job):
+    backend = job.backend_id
+    return backend._clarity_import_order(backend._clarity_event_data(job), job)
+
+
+def _handle_status_event(job):
+    backend = job.backend_id
+    return backend._clarity_apply_status_event(backend._clarity_event_data(job), job)
+
+
+def _handle_unknown_event(job):
+    raise PayloadValidationError(
+        "unknown Clarity event: the X-Clarity-Event header names no event this connector handles")
+
+
+register("clarity.order.import", _handle_order_import)
+register("clarity.order.update", _handle_status_event)
+register("clarity.order.cancel", _handle_status_event)
+register(const.UNKNOWN_EVENT_JOB_TYPE, _handle_unknown_event)

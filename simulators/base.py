@@ -179,7 +179,9 @@ class SimulatorServer:
         self._httpd = ThreadingHTTPServer((self.host, self.port), handler)
         self._httpd.daemon_threads = True
         self.port = self._httpd.server_address[1]
-        self._thread = threading.Thread(target=self._httpd.serve_forever, name=type(self).__name__, daemon=True)
+        # a short poll interval keeps stop() (and so each test's teardown) fast
+        self._thread = threading.Thread(target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05},
+                                        name=type(self).__name__, daemon=True)
         self._thread.start()
         return self
 
@@ -261,16 +263,8 @@ class SimulatorServer:
                 )
                 operation, response = simulator.dispatch(request)
                 payload, headers = response.encoded()
-                try:
-                    self.send_response(response.status)
-                    for name, value in headers.items():
-                        self.send_header(name, str(value))
-                    self.send_header("Content-Length", str(len(payload)))
-                    self.end_headers()
-                    if payload and self.command != "HEAD":
-                        self.wfile.write(payload)
-                except (BrokenPipeError, ConnectionResetError):
-                    pass  # the client gave up (a timeout test): nothing to answer
+                # recorded before answering: a test that reads the recorder right after its
+                # call returns must already see that call
                 simulator.recorder.add(
                     RecordedCall(
                         method=request.method,
@@ -284,6 +278,16 @@ class SimulatorServer:
                         operation=operation,
                     )
                 )
+                try:
+                    self.send_response(response.status)
+                    for name, value in headers.items():
+                        self.send_header(name, str(value))
+                    self.send_header("Content-Length", str(len(payload)))
+                    self.end_headers()
+                    if payload and self.command != "HEAD":
+                        self.wfile.write(payload)
+                except (BrokenPipeError, ConnectionResetError):
+                    pass  # the client gave up (a timeout test): nothing to answer
 
             do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = _serve
 

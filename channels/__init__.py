@@ -1,0 +1,1 @@
+"""Channel adapters: plain Python, no ORM."""

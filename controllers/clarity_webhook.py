@@ -1,0 +1,60 @@
+import logging
+import time
+
+from odoo import http
+from odoo.http import request
+
+from ..channels.clarity import const
+from ..channels.clarity.webhook import SignatureError, verify_signature
+
+_logger = logging.getLogger(__name__)
+
+
+class ClarityWebhookController(http.Controller):
+    """Takes Clarity events: verify, store the raw event as a job, answer at once.
+
+    No work on sale orders happens in the request: the job runner does it, so Clarity gets
+    its answer within its 10 s delivery timeout whatever the load.
+    """
+
+    @http.route(
+        "/commerce_connector/clarity/<int:backend_id>/webhook",
+        type="http", auth="none", methods=["POST"], csrf=False, readonly=False, save_session=False,
+    )
+    def clarity_webhook(self, backend_id, **_kwargs):
+        httprequest = request.httprequest
+        if (httprequest.content_length or 0) > const.WEBHOOK_MAX_BODY_BYTES:
+            return self._answer(413, "body too large")
+        body = httprequest.get_data()
+        if len(body) > const.WEBHOOK_MAX_BODY_BYTES:  # chunked bodies carry no length up front
+            return self._answer(413, "body too large")
+
+        backend = request.env["commerce.backend"].sudo().browse(backend_id).exists()
+        if not backend or backend.channel != "clarity" or not backend.active:
+            return self._answer(404, "unknown backend")
+        headers = httprequest.headers
+        try:
+            verify_signature(
+                backend.clarity_webhook_secret,
+                headers.get(const.HEADER_TIMESTAMP),
+                headers.get(const.HEADER_SIGNATURE),
+                body,
+                now=time.time(),
+            )
+        except SignatureError as error:
+            # Forged or replayed: nothing is stored. The reason stays in our log only.
+            _logger.warning("clarity webhook rejected for backend %s: %s", backend.id, error)
+            return self._answer(401, "invalid signature")
+
+        event = headers.get(const.HEADER_EVENT) or ""
+        event_id = headers.get(const.HEADER_EVENT_ID) or None
+        job_type = const.EVENT_JOB_TYPES.get(event, const.UNKNOWN_EVENT_JOB_TYPE)
+        Job = request.env["commerce.job"].sudo()
+        if event_id and Job._find_by_key(backend, job_type, event_id):
+            return self._answer(200, "duplicate")
+        job = Job.enqueue(backend, job_type, payload=body, idempotency_key=event_id)
+        return self._answer(200, "accepted", job_id=job.id)
+
+    @staticmethod
+    def _answer(status, message, **extra):
+        return request.make_json_response({"status": message, **extra}, status=status)

@@ -1,0 +1,166 @@
+"""The canonical model between the channels and Odoo.
+
+Each channel adapter translates its payloads to and from these dataclasses; one importer or
+exporter per entity does the Odoo side for every channel. Amounts are floats in the order's
+currency, rounded by the adapters to the currency's precision.
+"""
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+
+@dataclass
+class Address:
+    name: str = ""
+    company: str = ""
+    street: str = ""
+    street2: str = ""
+    city: str = ""
+    state_code: str = ""
+    zip: str = ""
+    country_code: str = ""
+    email: str = ""
+    phone: str = ""
+
+    def is_empty(self):
+        return not any((self.street, self.city, self.zip, self.country_code))
+
+
+@dataclass
+class Customer:
+    external_id: str
+    name: str
+    email: str = ""
+    phone: str = ""
+    is_company: bool = False
+    vat: str = ""
+    address: Address = field(default_factory=Address)
+    billing: Address | None = None
+    shipping: list = field(default_factory=list)  # of Address
+    taxable: bool | None = None
+    updated_at: datetime | None = None
+
+
+@dataclass
+class Discount:
+    code: str
+    name: str
+    amount: float  # negative: money off
+
+
+@dataclass
+class OrderLine:
+    external_id: str
+    sku: str
+    name: str
+    quantity: float
+    unit_price: float  # what the buyer pays per unit, line discounts included
+    list_price: float | None = None
+    tax_amount: float = 0.0
+    discounts: list = field(default_factory=list)  # of Discount, informative
+    attributes: dict = field(default_factory=dict)
+
+
+@dataclass
+class Order:
+    channel: str
+    external_id: str
+    reference: str
+    status: str
+    currency: str
+    updated_at: datetime | None
+    date_order: datetime | None = None
+    customer: Customer | None = None
+    billing: Address = field(default_factory=Address)
+    shipping: Address = field(default_factory=Address)
+    lines: list = field(default_factory=list)  # of OrderLine
+    shipping_amount: float = 0.0
+    shipping_carrier: str = ""
+    shipping_method: str = ""
+    fees_amount: float = 0.0
+    discounts: list = field(default_factory=list)  # order-level Discount, negative amounts
+    tax_total: float = 0.0
+    total: float = 0.0
+    payment_method: str = ""
+    client_order_ref: str = ""
+    attributes: dict = field(default_factory=dict)  # flattened custom attributes
+
+    @property
+    def discount_total(self):
+        return sum(d.amount for d in self.discounts)
+
+    @property
+    def skus(self):
+        return [line.sku for line in self.lines]
+
+
+@dataclass
+class ProductVariant:
+    sku: str
+    price: float | None = None
+    attributes: dict = field(default_factory=dict)  # attribute name -> value
+    external_id: str = ""
+
+
+@dataclass
+class Product:
+    external_id: str
+    sku: str
+    name: str
+    price: float | None = None
+    active: bool = True
+    taxable: bool | None = None
+    uom: str = ""
+    categories: list = field(default_factory=list)
+    attributes: dict = field(default_factory=dict)
+    variants: list = field(default_factory=list)  # of ProductVariant
+    updated_at: datetime | None = None
+
+
+@dataclass
+class StockLevel:
+    sku: str
+    location_key: str
+    quantity: float
+
+
+@dataclass
+class ShipmentLine:
+    sku: str
+    quantity: float
+
+
+@dataclass
+class Shipment:
+    reference: str  # the picking name: the idempotency key on the remote side
+    order_external_id: str
+    carrier: str = ""
+    method: str = ""
+    tracking_number: str = ""
+    ship_date: datetime | None = None
+    lines: list = field(default_factory=list)  # of ShipmentLine
+
+
+@dataclass
+class OrderStatusChange:
+    external_id: str
+    status: str
+    updated_at: datetime | None = None
+    reason: str = ""
+
+
+@dataclass
+class ReturnLine:
+    sku: str
+    quantity: float
+
+
+@dataclass
+class OrderReturn:
+    external_id: str  # return key (RMA)
+    order_external_id: str
+    status: str
+    lines: list = field(default_factory=list)  # of ReturnLine
+    refund_amount: float = 0.0
+    currency: str = ""
+    refund_only: bool = False
