@@ -3,7 +3,9 @@ from . import commerce_job
 from . import commerce_job_attempt
 from . import commerce_binding
 from . import commerce_tax_rule
+from . import commerce_watermark
 from . import commerce_partner_importer
 from . import commerce_order_importer
+from . import commerce_product_importer
 from . import res_config_settings
 from . import commerce_backend_clarity

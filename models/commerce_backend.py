@@ -72,6 +72,7 @@ class CommerceBackend(models.Model):
         string="Managers",
         help="Users alerted when this backend fails (authentication, failed jobs).",
     )
+    watermark_ids = fields.One2many("commerce.watermark", "backend_id", string="Sync Watermarks")
     job_ids = fields.One2many("commerce.job", "backend_id")
     binding_ids = fields.One2many("commerce.binding", "backend_id")
     job_count = fields.Integer(compute="_compute_counts")
@@ -117,6 +118,16 @@ class CommerceBackend(models.Model):
         for backend in self.sudo():
             values.update(v for v in (backend[name] for name in names) if v and len(v) >= 4)
         return sorted(values, key=len, reverse=True)
+
+    @api.model
+    def _http_retry_options(self):
+        """In-call retries of channel clients (seconds); the job engine retries beyond them."""
+        param = self.env["ir.config_parameter"].sudo().get_param
+        return {
+            "max_attempts": int(param("commerce_connector.http_max_attempts", 5)),
+            "wait_min": float(param("commerce_connector.http_wait_min", 1)),
+            "wait_max": float(param("commerce_connector.http_wait_max", 60)),
+        }
 
     # -- connection ------------------------------------------------------------------------
     def action_test_connection(self):

@@ -7,6 +7,17 @@ from ..channels.clarity.client import ClarityClient
 from ..core.errors import PayloadValidationError
 from ..core.job_registry import register
 
+# Polled flows: (watermark flow, client method, job type, record key, record update date)
+POLL_FLOWS = (  # catalogue and customers first, so the orders that need them find them
+    ("clarity.products", "iter_products", "clarity.product.import",
+     lambda r: r.get("CustomKey"), lambda r: r.get("UpdatedDate")),
+    ("clarity.customers", "iter_customers", "clarity.customer.import",
+     lambda r: (r.get("Account") or {}).get("CustomKey"), lambda r: (r.get("Account") or {}).get("UpdatedDate")),
+    ("clarity.orders", "iter_orders", "clarity.order.import",
+     lambda r: r.get("ID"), lambda r: r.get("UpdatedDate")),
+)
+POLL_OVERLAP_SECONDS = 300
+
 DEFAULT_IMPORT_STATUSES = ("Pending,On Hold,Confirmed,Backordered,Split,Partial Payment Received,"
                            "Full Payment Received,Processing,Shipped,Shipped from Vendor,Ready for Pickup,Completed")
 DEFAULT_CONFIRM_STATUSES = ("Confirmed,Backordered,Split,Partial Payment Received,Full Payment Received,"
@@ -66,11 +77,50 @@ class CommerceBackend(models.Model):
             backend.clarity_client_id,
             backend.clarity_client_secret,
             token_url=backend.clarity_token_url or None,
+            **self._http_retry_options(),
         )
 
     def _clarity_test_connection(self):
         self._clarity_client().test_connection()
         return _("Connected to %s", self.clarity_base_url)
+
+    # -- polling: the safety net for missed webhooks --------------------------------------
+    @api.model
+    def _cron_clarity_poll(self):
+        """Entry point of ir_cron_clarity_poll: one poll job per Clarity backend."""
+        Job = self.env["commerce.job"]
+        backends = self.search([("channel", "=", "clarity"), ("state", "not in", ("auth_failed", "disabled"))])
+        for backend in backends:
+            waiting = Job.search_count([("backend_id", "=", backend.id), ("job_type", "=", "clarity.poll"),
+                                        ("state", "in", ("pending", "started"))])
+            if not waiting:
+                Job.enqueue(backend, "clarity.poll", payload={"flows": [flow[0] for flow in POLL_FLOWS]})
+        return len(backends)
+
+    def _clarity_poll(self, job=None):
+        """Read what changed since each flow's watermark and queue one import job per record.
+
+        The watermark moves to the time the scan started (minus an overlap next time), not to
+        the newest record seen: offset paging can skip a record that changes mid-scan, and the
+        next scan then reads it again. The idempotency key makes re-reads free.
+        """
+        self.ensure_one()
+        client = self._clarity_client()
+        Watermark = self.env["commerce.watermark"]
+        Job = self.env["commerce.job"]
+        counts = {}
+        for flow, method, job_type, key_of, updated_of in POLL_FLOWS:
+            scan_started = fields.Datetime.now()
+            since = Watermark.get_start(self, flow, POLL_OVERLAP_SECONDS)
+            count = 0
+            for record in getattr(client, method)(modified_since=since, page_size=100):
+                key = key_of(record)
+                Job.enqueue(self, job_type, payload={"Event": "poll", "Source": "poll", "Data": record},
+                            idempotency_key=f"poll:{key}@{updated_of(record)}")
+                count += 1
+            Watermark.advance(self, flow, scan_started, count)
+            counts[flow] = count
+        return counts
 
     # -- inbound events --------------------------------------------------------------------
     @api.model
@@ -126,6 +176,26 @@ def _handle_status_event(job):
     return backend._clarity_apply_status_event(backend._clarity_event_data(job), job)
 
 
+def _handle_customer_import(job):
+    backend = job.backend_id
+    customer = mapper.customer_from_clarity(backend._clarity_event_data(job))
+    partner = backend.env["commerce.partner.importer"].import_customer(backend, customer)
+    job.write({"res_model": "res.partner", "res_id": partner.id})
+    return {"partner": partner.display_name}
+
+
+def _handle_product_import(job):
+    backend = job.backend_id
+    product = mapper.product_from_clarity(backend._clarity_event_data(job))
+    template = backend.env["commerce.product.importer"].import_product(backend, product)
+    job.write({"res_model": "product.template", "res_id": template.id})
+    return {"product": template.display_name, "variants": len(template.product_variant_ids)}
+
+
+def _handle_poll(job):
+    return job.backend_id._clarity_poll(job)
+
+
 def _handle_unknown_event(job):
     raise PayloadValidationError(
         "unknown Clarity event: the X-Clarity-Event header names no event this connector handles")
@@ -134,4 +204,7 @@ def _handle_unknown_event(job):
 register("clarity.order.import", _handle_order_import)
 register("clarity.order.update", _handle_status_event)
 register("clarity.order.cancel", _handle_status_event)
+register("clarity.customer.import", _handle_customer_import)
+register("clarity.product.import", _handle_product_import)
+register("clarity.poll", _handle_poll)
 register(const.UNKNOWN_EVENT_JOB_TYPE, _handle_unknown_event)

@@ -301,7 +301,9 @@ class CommerceJob(models.Model):
         """Run one claimed job's handler and record the outcome; never raises."""
         self.ensure_one()
         started = time.monotonic()
-        job = self.sudo().with_company(self.backend_id.company_id)
+        # Changes a backend's jobs make are never pushed back to that backend (echo suppression).
+        job = self.sudo().with_company(self.backend_id.company_id).with_context(
+            commerce_import_backend_id=self.backend_id.id)
         if job.backend_id.state in SUSPENDED_BACKEND_STATES:
             # Suspended while this batch ran (e.g. an earlier job hit an auth error): wait.
             job.write({"state": "pending", "attempts": max(0, job.attempts - 1), "lease_until": False})

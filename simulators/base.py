@@ -192,8 +192,9 @@ class SimulatorServer:
             self._httpd = None
 
     def serve_forever(self):
-        """Run in the foreground (the `python -m simulators.X` entry points)."""
-        self.start()
+        """Run in the foreground until Ctrl-C (the `python -m simulators.X` entry points)."""
+        if self._httpd is None:
+            self.start()
         try:
             while True:
                 time.sleep(3600)
@@ -246,6 +247,8 @@ class SimulatorServer:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            # Nagle + delayed ACK would add ~40 ms to every keep-alive request
+            disable_nagle_algorithm = True
 
             def log_message(self, *args):  # quiet: tests read the recorder instead
                 pass

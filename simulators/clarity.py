@@ -408,6 +408,14 @@ class ClaritySimulator(SimulatorServer):
         with self._lock:
             self.business_failures.clear()
 
+    def reset(self):
+        """Forget scripted faults, business failures and recorded calls (between tests)."""
+        with self._lock:
+            self._scripted_faults.clear()
+            self.business_failures.clear()
+            self._buckets.clear()
+        self.recorder.clear()
+
     def _business_failure(self, *keys):
         return next((self.business_failures[str(k)] for k in keys if str(k) in self.business_failures), None)
 
@@ -1183,11 +1191,7 @@ def build_simulator(args):
 def main(argv=None):
     simulator = build_simulator(build_parser().parse_args(argv)).start()
     print(f"Clarity simulator listening on {simulator.url}", flush=True)
-    try:
-        while True:
-            time.sleep(3600)
-    except KeyboardInterrupt:
-        simulator.stop()
+    simulator.serve_forever()
 
 
 if __name__ == "__main__":

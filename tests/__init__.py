@@ -5,3 +5,5 @@ from . import test_settings
 from . import test_clarity_orders
 from . import test_clarity_simulator
 from . import test_clarity_client
+from . import test_clarity_sync
+from . import test_spapi_simulator

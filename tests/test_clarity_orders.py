@@ -49,6 +49,13 @@ class ClarityCase(HttpCase):
             {"name": "USB cable 2 m", "default_code": "CAB-USB-2M", "type": "consu", "list_price": 12.5},
         ])
         cls.Job = cls.env["commerce.job"]
+        # keep in-call retries short: the job engine's own retries are what the tests look at
+        for key, value in (("http_max_attempts", 3), ("http_wait_min", 0.01), ("http_wait_max", 0.05)):
+            cls.env["ir.config_parameter"].set_param(f"commerce_connector.{key}", value)
+
+    def setUp(self):
+        super().setUp()
+        self.simulator.reset()
 
     def webhook_url(self):
         return f"{self.base_url()}/commerce_connector/clarity/{self.backend.id}/webhook"

@@ -93,13 +93,13 @@ stop_postgres() {
     fi
 }
 
-# write_odoo_config WORKDIR PGPORT DBNAME HTTPPORT: an addons dir where the repository is
-# linked as `commerce_connector` (Odoo and pytest-odoo need the folder named after the module).
+# write_odoo_config WORKDIR PGPORT DBNAME HTTPPORT [CONFIG]: an addons dir where the repository
+# is linked as `commerce_connector` (Odoo and pytest-odoo need the folder named after the module).
 write_odoo_config() {
-    local work=$1 pgport=$2 db=$3 http_port=$4
+    local work=$1 pgport=$2 db=$3 http_port=$4 cfg=${5:-$1/odoo.cfg}
     mkdir -p "$work/addons" "$work/data"
     ln -sfn "$REPO_DIR" "$work/addons/commerce_connector"
-    cat > "$work/odoo.cfg" <<CFG
+    cat > "$cfg" <<CFG
 [options]
 addons_path = $ODOO_SRC/addons,$work/addons
 db_host = 127.0.0.1

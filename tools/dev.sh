@@ -8,13 +8,14 @@ source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 
 DEV=${COMMERCE_RUN_DIR:-/var/tmp/commerce_connector}/dev
 DEV_PGPORT=${DEV_PGPORT:-55433}
-DEV_DB=${DEV_DB:-cc_dev}
+DEV_DB=${DEV_DB:-cc_dev}  # one database per developer or helper: DEV_DB=cc_me tools/dev.sh ...
+CFG=$DEV/odoo-$DEV_DB.cfg
 ensure_venv
 ensure_dev_cluster() {
     if ! "$PG_BIN/pg_isready" -q -h 127.0.0.1 -p "$DEV_PGPORT"; then
         start_postgres "$DEV" "$DEV_PGPORT"
     fi
-    [ -f "$DEV/odoo.cfg" ] || write_odoo_config "$DEV" "$DEV_PGPORT" "$DEV_DB" 8070
+    write_odoo_config "$DEV" "$DEV_PGPORT" "$DEV_DB" "$(free_port)" "$CFG"
 }
 case "${1:-}" in
     install)
@@ -25,13 +26,13 @@ case "${1:-}" in
         else
             mode=-i
         fi
-        odoo_bin -c "$DEV/odoo.cfg" -d "$DEV_DB" "$mode" commerce_connector --stop-after-init --log-level=warn
+        odoo_bin -c "$CFG" -d "$DEV_DB" "$mode" commerce_connector --stop-after-init --log-level=warn
         ;;
     test)
         shift
         ensure_dev_cluster
         [ $# -gt 0 ] || set -- "$DEV/addons/commerce_connector/tests"
-        cd "$DEV" && PYTHONPATH="$ODOO_SRC" "$PY" -m pytest --odoo-config="$DEV/odoo.cfg" \
+        cd "$DEV" && PYTHONPATH="$ODOO_SRC" "$PY" -m pytest --odoo-config="$CFG" \
             --odoo-database="$DEV_DB" --odoo-http --odoo-log-level=warn -p no:cacheprovider "$@"
         ;;
     stop)
