@@ -39,6 +39,7 @@ class Customer:
     shipping: list = field(default_factory=list)  # of Address
     taxable: bool | None = None
     updated_at: datetime | None = None
+    raw: dict | None = None  # the channel's payload, for field mappings
 
 
 @dataclass
@@ -84,6 +85,7 @@ class Order:
     payment_method: str = ""
     client_order_ref: str = ""
     attributes: dict = field(default_factory=dict)  # flattened custom attributes
+    raw: dict | None = None  # the channel's payload, for field mappings
 
     @property
     def discount_total(self):
@@ -115,6 +117,7 @@ class Product:
     attributes: dict = field(default_factory=dict)
     variants: list = field(default_factory=list)  # of ProductVariant
     updated_at: datetime | None = None
+    raw: dict | None = None  # the channel's payload, for field mappings
 
 
 @dataclass

@@ -4,8 +4,11 @@ from . import commerce_job_attempt
 from . import commerce_binding
 from . import commerce_tax_rule
 from . import commerce_watermark
+from . import commerce_value_map
+from . import commerce_field_mapping
 from . import commerce_partner_importer
 from . import commerce_order_importer
 from . import commerce_product_importer
+from . import commerce_return_importer
 from . import res_config_settings
 from . import commerce_backend_clarity

@@ -67,6 +67,8 @@ class CommerceBackend(models.Model):
     fee_product_id = fields.Many2one("product.product", string="Fee Product",
                                      help="Service product for handling fees and other charges.")
     tax_rule_ids = fields.One2many("commerce.tax.rule", "backend_id", string="Tax Rules")
+    value_map_ids = fields.One2many("commerce.value.map", "backend_id", string="Value Maps")
+    field_mapping_ids = fields.One2many("commerce.field.mapping", "backend_id", string="Field Mappings")
     manager_ids = fields.Many2many(
         "res.users",
         string="Managers",

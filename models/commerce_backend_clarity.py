@@ -192,6 +192,22 @@ def _handle_product_import(job):
     return {"product": template.display_name, "variants": len(template.product_variant_ids)}
 
 
+def _handle_return(job):
+    backend = job.backend_id
+    order_return = mapper.return_from_clarity(backend._clarity_event_data(job))
+    picking = backend.env["commerce.return.importer"].import_return(backend, order_return)
+    job.write({"res_model": "stock.picking", "res_id": picking.id})
+    return {"return_picking": picking.name}
+
+
+def _handle_refund(job):
+    backend = job.backend_id
+    order_return = mapper.return_from_clarity(backend._clarity_event_data(job), refund_only=True)
+    credit_note = backend.env["commerce.return.importer"].import_refund(backend, order_return)
+    job.write({"res_model": "account.move", "res_id": credit_note.id})
+    return {"credit_note": credit_note.display_name, "amount": credit_note.amount_total}
+
+
 def _handle_poll(job):
     return job.backend_id._clarity_poll(job)
 
@@ -206,5 +222,7 @@ register("clarity.order.update", _handle_status_event)
 register("clarity.order.cancel", _handle_status_event)
 register("clarity.customer.import", _handle_customer_import)
 register("clarity.product.import", _handle_product_import)
+register("clarity.order.return", _handle_return)
+register("clarity.order.refund", _handle_refund)
 register("clarity.poll", _handle_poll)
 register(const.UNKNOWN_EVENT_JOB_TYPE, _handle_unknown_event)

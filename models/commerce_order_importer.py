@@ -120,14 +120,27 @@ class CommerceOrderImporter(models.AbstractModel):
             values["warehouse_id"] = backend.warehouse_id.id
         if backend.team_id:
             values["team_id"] = backend.team_id.id
-        if backend.payment_term_id:
-            values["payment_term_id"] = backend.payment_term_id.id
+        ValueMap = self.env["commerce.value.map"]
+        payment_term = ValueMap.lookup(backend, "payment_method", order.payment_method) or backend.payment_term_id
+        if payment_term:
+            values["payment_term_id"] = payment_term.id
         pricelist = self._pricelist(backend, currency)
         if pricelist:
             values["pricelist_id"] = pricelist.id
-        if backend.carrier_id:
-            values["carrier_id"] = backend.carrier_id.id
-        return {k: v for k, v in values.items() if v is not False or k == "client_order_ref"}
+        carrier = self._carrier(backend, order)
+        if carrier:
+            values["carrier_id"] = carrier.id
+        values = {k: v for k, v in values.items() if v is not False or k == "client_order_ref"}
+        if order.raw:
+            values.update(self.env["commerce.field.mapping"].import_values(backend, "sale.order", order.raw))
+        return values
+
+    @api.model
+    def _carrier(self, backend, order):
+        """The channel's carrier through the value map, else the backend's default."""
+        mapped = self.env["commerce.value.map"].lookup(backend, "carrier", order.shipping_carrier)
+        return mapped or backend.carrier_id or self.env.ref("commerce_connector.carrier_commerce_shipping",
+                                                            raise_if_not_found=False)
 
     @api.model
     def _pricelist(self, backend, currency):
@@ -179,8 +192,7 @@ class CommerceOrderImporter(models.AbstractModel):
 
     @api.model
     def _shipping_line(self, backend, order, rule):
-        carrier = backend.carrier_id or self.env.ref("commerce_connector.carrier_commerce_shipping",
-                                                     raise_if_not_found=False)
+        carrier = self._carrier(backend, order)
         if not carrier:
             raise BusinessError("no shipping method configured on the backend")
         label = " ".join(p for p in (order.shipping_carrier, order.shipping_method) if p) or carrier.name

@@ -37,6 +37,8 @@ class CommercePartnerImporter(models.AbstractModel):
             "is_company": customer.is_company,
             **self._address_vals(customer.address),
         }
+        if customer.raw:
+            vals.update(self.env["commerce.field.mapping"].import_values(backend, "res.partner", customer.raw))
         if partner:
             if Binding.is_stale(backend, "res.partner", customer.external_id, customer.updated_at):
                 return partner

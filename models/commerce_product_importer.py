@@ -28,6 +28,8 @@ class CommerceProductImporter(models.AbstractModel):
             vals["list_price"] = product.price
         if not product.variants:
             vals["default_code"] = product.sku
+        if product.raw:
+            vals.update(self.env["commerce.field.mapping"].import_values(backend, "product.template", product.raw))
         if template:
             changed = {k: v for k, v in vals.items() if template[k] != v}
             if changed:

@@ -7,3 +7,5 @@ from . import test_clarity_simulator
 from . import test_clarity_client
 from . import test_clarity_sync
 from . import test_spapi_simulator
+from . import test_mappings
+from . import test_clarity_returns

@@ -45,8 +45,8 @@ class ClarityCase(HttpCase):
         cls.env.ref("base.USD").active = True
         cls.env.company.currency_id = cls.env.ref("base.USD")
         cls.products = cls.env["product.product"].create([
-            {"name": "Widget 100 Blue/M", "default_code": "WID-100-BLU-M", "type": "consu", "list_price": 40},
-            {"name": "USB cable 2 m", "default_code": "CAB-USB-2M", "type": "consu", "list_price": 12.5},
+            {"name": "Widget 100 Blue/M", "default_code": "WID-100-BLU-M", "type": "consu", "is_storable": True, "list_price": 40},
+            {"name": "USB cable 2 m", "default_code": "CAB-USB-2M", "type": "consu", "is_storable": True, "list_price": 12.5},
         ])
         cls.Job = cls.env["commerce.job"]
         # keep in-call retries short: the job engine's own retries are what the tests look at

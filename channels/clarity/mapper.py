@@ -205,6 +205,7 @@ def order_from_clarity(data):
         payment_method=payment_method,
         client_order_ref=order.text("PurchaseOrderNumber"),
         attributes=flatten_attributes(order),
+        raw=data,
     )
 
 
@@ -265,6 +266,7 @@ def customer_from_clarity(data):
         shipping=shipping,
         taxable=account.boolean("IsTaxable"),
         updated_at=account.date("UpdatedDate") or customer.date("UpdatedDate"),
+        raw=data,
     )
 
 
@@ -292,6 +294,7 @@ def product_from_clarity(data):
         attributes=flatten_attributes(product),
         variants=variants,
         updated_at=product.date("UpdatedDate"),
+        raw=data,
     )
 
 
