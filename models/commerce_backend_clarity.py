@@ -150,7 +150,7 @@ class CommerceBackend(models.Model):
             sale_order, _created = importer.import_order(self, order, confirm=order.status in confirm_statuses)
             outcome = "created"
         if job:
-            job.write({"res_model": "sale.order", "res_id": sale_order.id})
+            job._link_record(sale_order)
         return {"sale_order": sale_order.name, "outcome": outcome}
 
     def _clarity_apply_status_event(self, data, job):
@@ -162,7 +162,7 @@ class CommerceBackend(models.Model):
         outcome = self.env["commerce.order.importer"].apply_status(
             self, sale_order, change.status, change.updated_at,
             _statuses(self.clarity_confirm_statuses), {const.STATUS_VOID})
-        job.write({"res_model": "sale.order", "res_id": sale_order.id})
+        job._link_record(sale_order)
         return {"sale_order": sale_order.name, "outcome": outcome}
 
 
@@ -180,7 +180,7 @@ def _handle_customer_import(job):
     backend = job.backend_id
     customer = mapper.customer_from_clarity(backend._clarity_event_data(job))
     partner = backend.env["commerce.partner.importer"].import_customer(backend, customer)
-    job.write({"res_model": "res.partner", "res_id": partner.id})
+    job._link_record(partner)
     return {"partner": partner.display_name}
 
 
@@ -188,7 +188,7 @@ def _handle_product_import(job):
     backend = job.backend_id
     product = mapper.product_from_clarity(backend._clarity_event_data(job))
     template = backend.env["commerce.product.importer"].import_product(backend, product)
-    job.write({"res_model": "product.template", "res_id": template.id})
+    job._link_record(template)
     return {"product": template.display_name, "variants": len(template.product_variant_ids)}
 
 
@@ -196,7 +196,7 @@ def _handle_return(job):
     backend = job.backend_id
     order_return = mapper.return_from_clarity(backend._clarity_event_data(job))
     picking = backend.env["commerce.return.importer"].import_return(backend, order_return)
-    job.write({"res_model": "stock.picking", "res_id": picking.id})
+    job._link_record(picking)
     return {"return_picking": picking.name}
 
 
@@ -204,7 +204,7 @@ def _handle_refund(job):
     backend = job.backend_id
     order_return = mapper.return_from_clarity(backend._clarity_event_data(job), refund_only=True)
     credit_note = backend.env["commerce.return.importer"].import_refund(backend, order_return)
-    job.write({"res_model": "account.move", "res_id": credit_note.id})
+    job._link_record(credit_note)
     return {"credit_note": credit_note.display_name, "amount": credit_note.amount_total}
 
 

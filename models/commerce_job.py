@@ -435,6 +435,11 @@ class CommerceJob(models.Model):
         })
         return True
 
+    def _link_record(self, record):
+        """Point the job at the Odoo record it produced (the form's Odoo Record button)."""
+        self.write({"res_model": record._name, "res_id": record.id})
+        return record
+
     def action_open_record(self):
         self.ensure_one()
         if not self.res_model or not self.res_id:
