@@ -3,7 +3,7 @@
 set -euo pipefail
 
 REPO_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-ODOO_SRC=${ODOO_SRC:-/opt/odoo/18.0}
+export ODOO_SRC=${ODOO_SRC:-/opt/odoo/18.0}
 PG_BIN=${PG_BIN:-/usr/lib/postgresql/15/bin}
 STATE_DIR=${COMMERCE_STATE_DIR:-$HOME/.cache/commerce_connector}
 VENV=${COMMERCE_VENV:-$STATE_DIR/venv}

@@ -131,6 +131,15 @@ class ClarityClient:
         """`body` per §5 (CustomKey is the idempotency key); returns the Shipment."""
         return self._write("POST", f"/orders/{_segment(order_id)}/shipments", "create_shipment", body)
 
+    def find_product(self, sku):
+        """The product owning `sku` (itself, or the VARIANT-MASTER of a variant), or None."""
+        page = self._call("GET", "/products", "find_product", params={"Sku": sku, "StartIndex": 1, "Size": 1})
+        results = page.get("Results") if isinstance(page, dict) else None
+        if not isinstance(results, list):
+            raise TransientError("Clarity answered find_product without a Results list",
+                                 detail={"operation": "find_product"})
+        return results[0] if results else None
+
     def upsert_product(self, sku, body):
         return self._write("PUT", f"/products/{_segment(sku)}", "upsert_product", body)
 

@@ -8,6 +8,7 @@ from datetime import datetime, timezone
 
 from ...core import canonical as c
 from ...core.errors import PayloadValidationError
+from ...core.outbound import whole_units
 
 CHANNEL = "clarity"
 
@@ -300,6 +301,14 @@ def product_from_clarity(data):
 
 # -- outbound ----------------------------------------------------------------------------
 
+def _whole_quantity(quantity, path):
+    """Clarity quantities are integers: a fractional shipped quantity cannot be expressed."""
+    units = round(quantity)
+    if abs(quantity - units) > 1e-6:
+        raise PayloadValidationError(f"{path}: Clarity ships whole units, got {quantity:g}")
+    return int(units)
+
+
 def shipment_to_clarity(shipment):
     """Canonical Shipment -> the body of POST /api/v1/orders/{id}/shipments (§5)."""
     return {
@@ -308,13 +317,15 @@ def shipment_to_clarity(shipment):
         "ShipMethod": shipment.method,
         "TrackingNumber": shipment.tracking_number,
         "ShipDate": format_datetime(shipment.ship_date),
-        "Lines": [{"Sku": line.sku, "Quantity": line.quantity} for line in shipment.lines],
+        "Lines": [{"Sku": line.sku, "Quantity": _whole_quantity(line.quantity, f"Lines[{index}].Quantity")}
+                  for index, line in enumerate(shipment.lines)],
     }
 
 
 def stock_levels_to_clarity(levels):
     """Canonical StockLevels -> the Items of POST /api/v1/inventory (absolute quantities)."""
-    return [{"Sku": level.sku, "LocationKey": level.location_key, "Quantity": max(0.0, level.quantity)}
+    # Clarity counts whole units: a fraction cannot be sold, so it is not published.
+    return [{"Sku": level.sku, "LocationKey": level.location_key, "Quantity": whole_units(level.quantity)}
             for level in levels]
 
 
