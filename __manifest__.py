@@ -24,6 +24,8 @@
         "views/res_config_settings_views.xml",
         "wizards/commerce_job_edit_payload_views.xml",
         "views/commerce_menus.xml",
+        "data/commerce_automation.xml",
+        "data/ir_cron_export.xml",
     ],
     "images": ["static/description/icon.png"],
 }

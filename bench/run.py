@@ -4,9 +4,9 @@ import argparse
 import json
 import os
 
-from . import job_engine
+from . import clarity, job_engine
 
-BENCHMARKS = [job_engine]
+BENCHMARKS = [job_engine, clarity]
 
 
 def print_table(rows):
@@ -25,9 +25,12 @@ if __name__ == "__main__":
     parser.add_argument("--database", required=True)
     parser.add_argument("--output", required=True)
     parser.add_argument("--jobs", type=int, default=int(os.environ.get("BENCH_JOBS", 5000)))
+    parser.add_argument("--only", help="run one benchmark module (job_engine, clarity)")
     args = parser.parse_args()
     rows = []
     for bench in BENCHMARKS:
+        if args.only and bench.__name__.rsplit(".", 1)[-1] != args.only:
+            continue
         rows.extend(bench.measure(args.config, args.database, args.jobs))
     print_table(rows)
     with open(args.output, "w", encoding="utf-8") as handle:

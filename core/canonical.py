@@ -50,6 +50,16 @@ class Discount:
 
 
 @dataclass
+class Charge:
+    """A priced part of a line that is not the item itself (gift wrap, a promotion), on a
+    line of its own right after the item and taxed like it."""
+
+    kind: str  # "discount" or "gift_wrap" (or "fee"): picks the service product
+    name: str
+    amount: float  # negative for money off
+
+
+@dataclass
 class OrderLine:
     external_id: str
     sku: str
@@ -60,6 +70,7 @@ class OrderLine:
     tax_amount: float = 0.0
     discounts: list = field(default_factory=list)  # of Discount, informative
     attributes: dict = field(default_factory=dict)
+    charges: list = field(default_factory=list)  # of Charge, each imported as its own line
 
 
 @dataclass
@@ -86,6 +97,14 @@ class Order:
     client_order_ref: str = ""
     attributes: dict = field(default_factory=dict)  # flattened custom attributes
     raw: dict | None = None  # the channel's payload, for field mappings
+    marketplace_id: str = ""  # marketplace channels: where the order was placed
+    fulfillment_channel: str = ""  # "merchant" (we ship) or "marketplace" (the channel ships)
+    # The marketplace collects and remits the tax (US marketplace facilitator): the order is
+    # imported without tax and ``total`` excludes it.
+    channel_collects_tax: bool = False
+    # The channel rounds tax per item, Odoo per line: a tax difference up to this amount is
+    # booked as a rounding line instead of refusing the order.
+    tax_rounding_tolerance: float = 0.0
 
     @property
     def discount_total(self):

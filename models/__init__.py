@@ -12,3 +12,12 @@ from . import commerce_product_importer
 from . import commerce_return_importer
 from . import res_config_settings
 from . import commerce_backend_clarity
+from . import commerce_backend_export
+from . import commerce_stock_change
+from . import commerce_stock_exporter
+from . import commerce_shipment_exporter
+from . import commerce_backend_clarity_export
+from . import stock_quant
+from . import stock_picking
+from . import sale_order
+from . import product_template

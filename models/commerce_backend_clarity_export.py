@@ -9,7 +9,6 @@ from ..core.canonical import Product
 from ..core.errors import BusinessError, PayloadValidationError
 from ..core.job_registry import register
 from ..core.outbound import batched
-from .commerce_stock_exporter import MAX_PRODUCTS_PER_JOB  # noqa: F401 (named in a docstring)
 from .commerce_backend_export import (FLOW_INVENTORY, FLOW_INVENTORY_ITEMS, FLOW_ORDER_VOID, FLOW_PRODUCT,
                                       FLOW_SHIPMENT)
 
@@ -26,8 +25,8 @@ class CommerceBackend(models.Model):
 
     # -- stock -----------------------------------------------------------------------------
     def _clarity_export_stock(self, job):
-        """Send the absolute available stock of the products whose stock changed, at most
-        :data:`MAX_PRODUCTS_PER_JOB` of them; a follow-up job takes the rest at once.
+        """Send the absolute available stock of the products whose stock changed (at most
+        10,000 per job, see ``take_changes``; a follow-up job takes the rest at once).
 
         Items Clarity answers ``not_found`` (a SKU this store does not sell) are reported.
         Refused items (``error``) go to a job of their own that fails for review when they are
@@ -161,7 +160,8 @@ class CommerceBackend(models.Model):
         variants = template.with_context(active_test=False).product_variant_ids
         bindings = self.env["commerce.binding"].sudo().search([
             ("backend_id", "=", self.id), ("res_model", "=", "product.product"), ("res_id", "in", variants.ids)])
-        return list(dict.fromkeys(bindings.mapped("external_id") + [v.default_code for v in variants if v.default_code]))
+        references = [variant.default_code for variant in variants if variant.default_code]
+        return list(dict.fromkeys(bindings.mapped("external_id") + references))
 
 
 def _payload_id(job, key):

@@ -112,8 +112,9 @@ class CommerceStockExporter(models.AbstractModel):
 
     # -- inside the export job -------------------------------------------------------------
     @api.model
-    def take_changes(self, backend, limit=MAX_PRODUCTS_PER_JOB):
-        """Delete and return (as product.product) up to ``limit`` changed products of ``backend``.
+    def take_changes(self, backend, limit=None):
+        """Delete and return (as product.product) up to ``limit`` (default
+        :data:`MAX_PRODUCTS_PER_JOB`) changed products of ``backend``.
 
         The job's savepoint puts them back if the export fails, so no change is ever lost.
         """
@@ -126,7 +127,7 @@ class CommerceStockExporter(models.AbstractModel):
              WHERE change.backend_id = %(backend)s AND change.product_id = chosen.product_id
          RETURNING change.product_id
             """,
-            {"backend": backend.id, "limit": limit},
+            {"backend": backend.id, "limit": limit or MAX_PRODUCTS_PER_JOB},
         )
         product_ids = sorted({row[0] for row in self.env.cr.fetchall()})
         return self.env["product.product"].sudo().with_context(active_test=False).browse(product_ids).exists()

@@ -9,3 +9,5 @@ from . import test_clarity_sync
 from . import test_spapi_simulator
 from . import test_mappings
 from . import test_clarity_returns
+from . import test_clarity_outbound
+from . import test_outbound_core
