@@ -49,11 +49,9 @@ class ClarityWebhookController(http.Controller):
         event = headers.get(const.HEADER_EVENT) or ""
         event_id = headers.get(const.HEADER_EVENT_ID) or None
         job_type = const.EVENT_JOB_TYPES.get(event, const.UNKNOWN_EVENT_JOB_TYPE)
-        Job = request.env["commerce.job"].sudo()
-        if event_id and Job._find_by_key(backend, job_type, event_id):
-            return self._answer(200, "duplicate")
-        job = Job.enqueue(backend, job_type, payload=body, idempotency_key=event_id)
-        return self._answer(200, "accepted", job_id=job.id)
+        job, created = request.env["commerce.job"].sudo()._enqueue(
+            backend, job_type, payload=body, idempotency_key=event_id)
+        return self._answer(200, "accepted" if created else "duplicate", job_id=job.id)
 
     @staticmethod
     def _answer(status, message, **extra):

@@ -37,6 +37,10 @@ DEFAULTS = {
 }
 
 
+TRIGGER_COALESCE_SECONDS = 0.5
+_LAST_TRIGGER = {}  # database -> monotonic time of the last immediate runner trigger
+
+
 class EnqueueConflict(psycopg2.errors.SerializationFailure):
     """Another transaction enqueued the same idempotency key and committed after ours began.
 
@@ -148,6 +152,13 @@ class CommerceJob(models.Model):
         The same (backend, job_type, idempotency_key) never yields two jobs, even from two
         transactions at once: the unique index decides, and the loser retries its transaction.
         """
+        return self._enqueue(backend, job_type, payload, idempotency_key, priority, eta,
+                             res_model, res_id, max_attempts)[0]
+
+    @api.model
+    def _enqueue(self, backend, job_type, payload=None, idempotency_key=None, priority=10, eta=None,
+                 res_model=None, res_id=None, max_attempts=None):
+        """:meth:`enqueue`, also telling whether the job is new: ``(job, created)``."""
         vals = {
             "backend_id": backend.id,
             "job_type": job_type,
@@ -161,24 +172,21 @@ class CommerceJob(models.Model):
         if max_attempts:
             vals["max_attempts"] = max_attempts
         jobs = self.sudo()
-        if not idempotency_key:
+        if idempotency_key:
+            # Most keys are new (a webhook's event id): insert first, look only on conflict.
+            try:
+                with self.env.cr.savepoint():
+                    job = jobs.create(vals)
+            except psycopg2.errors.UniqueViolation:
+                existing = jobs._find_by_key(backend, job_type, idempotency_key)
+                if existing:
+                    return existing, False
+                # Committed by a concurrent transaction after our snapshot: invisible to us.
+                raise EnqueueConflict(f"job {job_type}/{idempotency_key} enqueued concurrently") from None
+        else:
             job = jobs.create(vals)
-            job._trigger_runner(eta)
-            return job
-        existing = jobs._find_by_key(backend, job_type, idempotency_key)
-        if existing:
-            return existing
-        try:
-            with self.env.cr.savepoint():
-                job = jobs.create(vals)
-        except psycopg2.errors.UniqueViolation:
-            existing = jobs._find_by_key(backend, job_type, idempotency_key)
-            if existing:
-                return existing
-            # Committed by a concurrent transaction after our snapshot: invisible to us.
-            raise EnqueueConflict(f"job {job_type}/{idempotency_key} enqueued concurrently") from None
         job._trigger_runner(eta)
-        return job
+        return job, True
 
     @api.model
     def _find_by_key(self, backend, job_type, idempotency_key):
@@ -189,6 +197,19 @@ class CommerceJob(models.Model):
 
     @api.model
     def _trigger_runner(self, at=None):
+        """Wake the runner cron now (or at ``at``).
+
+        Immediate wake-ups are coalesced per database to one every TRIGGER_COALESCE_SECONDS
+        per process: a burst of webhooks needs one runner pass, not one trigger row each. A
+        job enqueued just after a pass is still picked up: the pass re-triggers itself while
+        due jobs remain, and the cron runs every minute anyway.
+        """
+        if not at:
+            now = time.monotonic()
+            key = self.env.cr.dbname
+            if now - _LAST_TRIGGER.get(key, -TRIGGER_COALESCE_SECONDS) < TRIGGER_COALESCE_SECONDS:
+                return
+            _LAST_TRIGGER[key] = now
         cron = self.env.ref("commerce_connector.ir_cron_job_runner", raise_if_not_found=False)
         if cron:
             cron.sudo()._trigger(at=at or None)
@@ -224,8 +245,8 @@ class CommerceJob(models.Model):
                 job._execute()
                 commit()
                 processed += 1
-        if processed and self._has_due_jobs():
-            self._trigger_runner()
+        if self._has_due_jobs():
+            self._trigger_runner(fields.Datetime.now())  # not coalesced: work remains
             commit()
         return processed
 
