@@ -26,6 +26,10 @@
         "views/commerce_menus.xml",
         "data/commerce_automation.xml",
         "data/ir_cron_export.xml",
+        "data/commerce_amazon_marketplace_data.xml",
+        "data/commerce_amazon_data.xml",
+        "views/commerce_amazon_views.xml",
+        "views/commerce_backend_amazon_views.xml",
     ],
     "images": ["static/description/icon.png"],
 }

@@ -21,3 +21,8 @@ from . import stock_quant
 from . import stock_picking
 from . import sale_order
 from . import product_template
+from . import commerce_amazon_marketplace
+from . import commerce_amazon_offer
+from . import sale_order_amazon
+from . import commerce_amazon_order_importer
+from . import commerce_backend_amazon

@@ -37,6 +37,8 @@ class CommerceOrderImporter(models.AbstractModel):
         values["order_line"] = [Command.create(vals) for vals in
                                 self._line_values(backend, order, products, shipping_partner, currency)]
         sale_order = self.env["sale.order"].with_context(tracking_disable=True, mail_create_nolog=True).create(values)
+        if order.tax_rounding_tolerance:
+            self._add_tax_rounding_line(backend, sale_order, order)
         self._check_total(sale_order, order)
         Binding.bind(backend, sale_order, order.external_id, external_date=order.updated_at)
         if confirm:
@@ -104,6 +106,16 @@ class CommerceOrderImporter(models.AbstractModel):
                 f"Check the tax rules and the products' prices, then retry."
             )
 
+    @api.model
+    def _add_tax_rounding_line(self, backend, sale_order, order):
+        """Book the channel's per-item tax rounding as an untaxed line, within the tolerance."""
+        currency = sale_order.currency_id
+        difference = currency.round(order.tax_total - sale_order.amount_tax)
+        if currency.is_zero(difference) or abs(difference) > order.tax_rounding_tolerance + 1e-9:
+            return  # nothing to round, or a real tax difference: _check_total reports it
+        vals = self._service_line(backend.fee_product_id, "fee", difference, "Tax rounding difference")
+        sale_order.write({"order_line": [Command.create(vals)]})
+
     # -- values ----------------------------------------------------------------------------
     @api.model
     def _order_values(self, backend, order, currency, partner, invoice_partner, shipping_partner):
@@ -169,17 +181,41 @@ class CommerceOrderImporter(models.AbstractModel):
                 "product_uom_qty": line.quantity,
                 "price_unit": line.unit_price,
             }
-            if rule:
+            if order.channel_collects_tax:
+                vals["tax_id"] = [Command.clear()]
+            elif rule:
                 vals["tax_id"] = [Command.set(rule.tax_ids.ids)]
+            vals.update(self._line_extra_values(backend, order, line))
             lines.append(vals)
+            lines.extend(self._charge_line_values(backend, order, line, product, vals))
         if order.discount_total:
             lines.append(self._service_line(backend.discount_product_id, "discount", order.discount_total,
                                             ", ".join(d.name for d in order.discounts)))
         if order.fees_amount:
             lines.append(self._service_line(backend.fee_product_id, "fee", order.fees_amount, "Fees"))
         if order.shipping_amount or order.shipping_method:
-            lines.append(self._shipping_line(backend, order, rule))
+            lines.append(self._shipping_line(backend, order, None if order.channel_collects_tax else rule))
         return lines
+
+    @api.model
+    def _line_extra_values(self, backend, order, line):
+        """Channel-specific sale.order.line values of an item line (none by default)."""
+        return {}
+
+    @api.model
+    def _charge_line_values(self, backend, order, line, product, item_vals):
+        """One line per Charge of an item (gift wrap, promotion), taxed like the item."""
+        if order.channel_collects_tax:
+            taxes = [Command.clear()]
+        else:
+            taxes = item_vals.get("tax_id") or [
+                Command.set(product.taxes_id._filter_taxes_by_company(backend.company_id).ids)]
+        configured = {"discount": backend.discount_product_id, "fee": backend.fee_product_id}
+        charges = []
+        for charge in line.charges:
+            vals = self._service_line(configured.get(charge.kind), charge.kind, charge.amount, charge.name)
+            charges.append({**vals, "tax_id": taxes})
+        return charges
 
     @api.model
     def _service_line(self, product, purpose, amount, label):

@@ -11,3 +11,4 @@ from . import test_mappings
 from . import test_clarity_returns
 from . import test_clarity_outbound
 from . import test_outbound_core
+from . import test_amazon_orders
