@@ -11,10 +11,10 @@ orders are imported without tax and their total excludes it.
 """
 
 import copy
-from datetime import datetime, timezone
 from decimal import Decimal, InvalidOperation
 
 from ...core import canonical as c
+from ...core.dates import format_datetime, parse_datetime  # noqa: F401 - models use mapper.format_datetime
 from ...core.errors import PayloadValidationError
 from . import const
 
@@ -61,24 +61,6 @@ def _money(data, path):
     if not amount.is_finite():
         raise PayloadValidationError(f"{path}.amount: {data.get('amount')!r} is not a number")
     return amount, _text(data, "currencyCode", path).upper()
-
-
-def parse_datetime(value, path):
-    """RFC 3339 text -> naive UTC datetime (what Odoo stores)."""
-    if not isinstance(value, str):
-        raise PayloadValidationError(f"{path}: expected an ISO-8601 date, got {value!r}")
-    try:
-        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        raise PayloadValidationError(f"{path}: {value!r} is not an ISO-8601 date") from None
-    if moment.tzinfo:
-        moment = moment.astimezone(timezone.utc).replace(tzinfo=None)
-    return moment
-
-
-def format_datetime(moment):
-    """Naive UTC datetime -> the ``2026-01-31T12:00:00Z`` form SP-API takes."""
-    return moment.replace(microsecond=0).isoformat() + "Z"
 
 
 def status_of(data):

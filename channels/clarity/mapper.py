@@ -4,9 +4,9 @@ Malformed input raises :class:`PayloadValidationError` naming the offending fiel
 failed job tells the user exactly what to fix.
 """
 
-from datetime import datetime, timezone
 
 from ...core import canonical as c
+from ...core.dates import format_datetime, parse_datetime
 from ...core.errors import PayloadValidationError
 from ...core.outbound import whole_units
 
@@ -74,23 +74,6 @@ class _Reader:
         if not isinstance(value, list):
             raise PayloadValidationError(f"{self.path}.{key}: expected a list, got {type(value).__name__}")
         return [_Reader(item, f"{self.path}.{key}[{index}]") for index, item in enumerate(value)]
-
-
-def parse_datetime(value, path="date"):
-    """ISO-8601 text -> naive UTC datetime (what Odoo stores)."""
-    if not isinstance(value, str):
-        raise PayloadValidationError(f"{path}: expected an ISO-8601 date, got {value!r}")
-    try:
-        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        raise PayloadValidationError(f"{path}: {value!r} is not an ISO-8601 date") from None
-    if moment.tzinfo:
-        moment = moment.astimezone(timezone.utc).replace(tzinfo=None)
-    return moment
-
-
-def format_datetime(moment):
-    return moment.replace(microsecond=0).isoformat() + "Z" if moment else None
 
 
 def flatten_attributes(reader):
