@@ -133,7 +133,12 @@ class CommerceBackend(models.Model):
 
     # -- connection ------------------------------------------------------------------------
     def action_test_connection(self):
-        """Check the credentials against the remote system; the backend's state follows."""
+        """Check the credentials against the remote system; the backend's state follows.
+
+        A failure is reported as a notification rather than raised, so the new state
+        (``auth_failed`` and its alert) is kept instead of rolled back with the error.
+        """
+        failures = []
         for backend in self:
             method = getattr(backend, f"_{backend.channel}_test_connection", None)
             if method is None:
@@ -141,16 +146,23 @@ class CommerceBackend(models.Model):
             try:
                 message = method()
             except CommerceError as error:
+                text = backend.env["commerce.job"].new({"backend_id": backend.id})._scrub(error.message)
                 if error.kind == "auth":
-                    backend._set_auth_failed(error.message)
+                    backend._set_auth_failed(text)
                 else:
-                    backend.write({"state_message": error.message})
-                raise UserError(_("Connection to %(backend)s failed: %(error)s", backend=backend.name, error=error.message)) from error
+                    backend.write({"state_message": text})
+                failures.append(_("%(backend)s: %(error)s", backend=backend.name, error=text))
+                continue
             backend._set_connected(message or _("Connection successful"))
         return {
             "type": "ir.actions.client",
             "tag": "display_notification",
-            "params": {"type": "success", "message": _("Connection successful"), "sticky": False},
+            "params": {
+                "type": "danger" if failures else "success",
+                "message": "\n".join(failures) if failures else _("Connection successful"),
+                "sticky": bool(failures),
+                "next": {"type": "ir.actions.act_window_close"} if not failures else False,
+            },
         }
 
     def _set_connected(self, message):

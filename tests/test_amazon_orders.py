@@ -6,7 +6,6 @@ from datetime import timedelta
 from decimal import Decimal
 from unittest import mock
 
-from odoo.exceptions import UserError
 from odoo.tests import TransactionCase, tagged
 from odoo.tools import float_compare
 
@@ -480,9 +479,10 @@ class TestAmazonFailures(AmazonCase):
 
         self.sim.faults = SpApiFaultConfig()
         self.backend.amazon_refresh_token = "Atzr|revoked"
-        with self.assertRaises(UserError) as caught:
-            self.backend.action_test_connection()
-        self.assertIn("invalid_grant", str(caught.exception))
+        notification = self.backend.action_test_connection()
+        self.assertEqual(notification["params"]["type"], "danger")
+        self.assertIn("invalid_grant", notification["params"]["message"])
+        self.assertEqual(self.backend.state, "auth_failed", "kept: the failure is not rolled back")
 
     def test_test_connection_exchanges_a_token_whatever_the_environment_says(self):
         os.environ["SP_API_DEFAULT_MARKETPLACE"] = "UK"  # would replace our marketplace in the library

@@ -139,6 +139,19 @@ class TestClarityWebhook(ClarityCase):
         self.assertEqual((job.job_type, job.state, job.error_kind), ("clarity.event.unknown", "failed", "validation"))
 
 
+class TestClarityConnection(ClarityCase):
+    def test_connection_ok_then_rejected_secret(self):
+        notification = self.backend.action_test_connection()
+        self.assertEqual((notification["params"]["type"], self.backend.state), ("success", "connected"))
+        self.assertTrue(self.simulator.recorder.calls(path_prefix="/oauth/token"))
+        self.backend.clarity_client_secret = "wrong-secret"
+        notification = self.backend.action_test_connection()
+        self.assertEqual(notification["params"]["type"], "danger")
+        self.assertEqual(self.backend.state, "auth_failed")
+        self.assertTrue(self.backend.activity_ids, "the managers are alerted")
+        self.assertNotIn("wrong-secret", notification["params"]["message"] + (self.backend.state_message or ""))
+
+
 class TestClarityOrderImport(ClarityCase):
     def test_order_created_end_to_end(self):
         self.post_event("order.created", sample("clarity_order.json"))
