@@ -208,6 +208,28 @@ def _handle_refund(job):
     return {"credit_note": credit_note.display_name, "amount": credit_note.amount_total}
 
 
+def _handle_inventory_update(job):
+    """Clarity reports a stock level (opt-in event). Odoo's stock is the reference: when the
+    store's number differs from what Odoo publishes, Odoo's is sent again."""
+    backend = job.backend_id
+    data = mapper._Reader(backend._clarity_event_data(job))
+    sku, location_key = data.text("Sku", required=True), data.text("LocationKey")
+    remote_quantity = data.number("Quantity", required=True)
+    product = backend.env["commerce.binding"].lookup(backend, "product.product", sku) or \
+        backend.env["product.product"].search([("default_code", "=", sku)], limit=1)
+    if not product:
+        return {"ignored": f"SKU {sku} is not an Odoo product"}
+    exporter = backend.env["commerce.stock.exporter"]
+    levels, _without_sku = exporter.stock_levels(backend, product)
+    ours = next((level for level in levels if not location_key or level.location_key == location_key), None)
+    if ours is None:
+        return {"ignored": f"location {location_key} is not published by this backend"}
+    if ours.quantity == remote_quantity:
+        return {"in_sync": True, "quantity": ours.quantity}
+    exporter.mark_products_changed(backend, product)
+    return {"drift": remote_quantity - ours.quantity, "republished": ours.quantity}
+
+
 def _handle_poll(job):
     return job.backend_id._clarity_poll(job)
 
@@ -224,5 +246,6 @@ register("clarity.customer.import", _handle_customer_import)
 register("clarity.product.import", _handle_product_import)
 register("clarity.order.return", _handle_return)
 register("clarity.order.refund", _handle_refund)
+register("clarity.inventory.update", _handle_inventory_update)
 register("clarity.poll", _handle_poll)
 register(const.UNKNOWN_EVENT_JOB_TYPE, _handle_unknown_event)

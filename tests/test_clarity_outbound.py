@@ -498,3 +498,37 @@ class TestClarityProductExport(ClarityOutboundCase):
         job = self.jobs_of(PRODUCT)
         self.assertEqual((job.state, job.error_kind), ("failed", "business"))
         self.assertIn("managed by the PIM", job.error_message)
+
+
+class TestClarityInventoryEvent(ClarityOutboundCase):
+    """`inventory.updated` from Clarity: Odoo's stock is the reference, drift is corrected."""
+
+    def _event(self, quantity, sku="WID-100-BLU-M"):
+        self.post_event("inventory.updated", {"Sku": sku, "LocationKey": self.location_key,
+                                              "Quantity": quantity, "QuantityAllocated": 0})
+        self.run_due_jobs()
+        return self.jobs_of("clarity.inventory.update")[-1]
+
+    def test_drift_republishes_odoo_quantity(self):
+        self.add_stock(self.widget, 7)
+        self.commit_stock_transaction()
+        self.run_due_jobs()
+        self.simulator.recorder.clear()
+        job = self._event(3)
+        self.assertEqual(job.state, "done", job.error_message)
+        self.assertIn("drift", job.result)
+        self.assertEqual(self.remote_quantity("WID-100-BLU-M"), 7, "Odoo's level sent again")
+
+    def test_same_quantity_sends_nothing(self):
+        self.add_stock(self.widget, 7)
+        self.commit_stock_transaction()
+        self.run_due_jobs()
+        self.simulator.recorder.clear()
+        job = self._event(7)
+        self.assertIn("in_sync", job.result)
+        self.assertFalse(self.inventory_calls())
+
+    def test_unknown_sku_is_kept_and_ignored(self):
+        job = self._event(1, sku="NOT-IN-ODOO")
+        self.assertEqual(job.state, "done")
+        self.assertIn("NOT-IN-ODOO", job.result)
