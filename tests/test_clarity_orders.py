@@ -277,3 +277,33 @@ class TestClarityOrderImport(ClarityCase):
         self.assertTrue(self.simulator.recorder.calls(path_prefix="/api/v1/orders/10452", method="GET"))
         order = self.env["sale.order"].browse(job.res_id)
         self.assertAlmostEqual(order.amount_total, 96.42, places=2)
+
+
+class TestClarityCurrency(ClarityCase):
+    def test_order_in_another_currency_uses_that_currency_pricelist(self):
+        eur = self.env.ref("base.EUR")
+        eur.active = True
+        self.env["res.currency.rate"].create({"currency_id": eur.id, "rate": 0.9, "name": "2025-01-01"})
+        data = dict(sample("clarity_order.json"), CurrencyKey="EUR")
+        self.post_event("order.created", data)
+        self.run_jobs()
+        job = self.jobs()
+        self.assertEqual((job.state, job.error_kind), ("failed", "business"))
+        self.assertIn("no pricelist in EUR", job.error_message)
+        pricelist = self.env["product.pricelist"].create({"name": "Euro store", "currency_id": eur.id})
+        job.action_retry()
+        self.run_jobs()
+        self.assertEqual(job.state, "done", job.error_message)
+        order = self.env["sale.order"].browse(job.res_id)
+        self.assertEqual((order.currency_id, order.pricelist_id), (eur, pricelist))
+        self.assertAlmostEqual(order.amount_total, 96.42, places=2, msg="amounts stay in the order's currency")
+
+        # the company currency value follows the rate (96.42 EUR at 0.9 EUR per USD)
+        self.assertAlmostEqual(order.currency_id._convert(order.amount_total, self.env.company.currency_id,
+                                                          self.env.company, order.date_order), 107.13, places=2)
+
+    def test_unknown_currency_is_a_validation_failure(self):
+        self.post_event("order.created", dict(sample("clarity_order.json"), CurrencyKey="XYZ"))
+        self.run_jobs()
+        self.assertEqual((self.jobs().state, self.jobs().error_kind), ("failed", "validation"))
+        self.assertIn("XYZ", self.jobs().error_message)
