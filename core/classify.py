@@ -5,6 +5,7 @@ Odoo's own exceptions are mapped by the job model (this module does not import o
 
 import json
 
+import httpx
 import psycopg2.errors
 import requests
 
@@ -16,16 +17,10 @@ _DB_CONFLICTS = (
     psycopg2.errors.SerializationFailure,
     psycopg2.errors.DeadlockDetected,
 )
-_NETWORK_ERRORS = (requests.Timeout, requests.ConnectionError, TimeoutError, ConnectionError)
+# python-amazon-sp-api 2.x speaks httpx, the Clarity client requests
+_NETWORK_ERRORS = (requests.Timeout, requests.ConnectionError, httpx.TransportError, TimeoutError, ConnectionError)
 # A handler choking on a payload's structure: the input is not what it should be.
 _PAYLOAD_ERRORS = (json.JSONDecodeError, KeyError, TypeError, ValueError, AttributeError, IndexError)
-
-try:  # python-amazon-sp-api 2.x speaks httpx
-    import httpx
-
-    _NETWORK_ERRORS += (httpx.TransportError,)
-except ImportError:  # pragma: no cover - httpx comes with sp_api
-    pass
 
 
 def classify(exc):

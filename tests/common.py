@@ -1,7 +1,9 @@
 """Shared fixtures for the connector's Odoo tests."""
 
+import os
 import threading
 from contextlib import contextmanager
+from unittest import mock
 
 from odoo import SUPERUSER_ID, api
 from odoo.tests.common import TransactionCase, new_test_user
@@ -63,3 +65,13 @@ def run_in_threads(*targets):
         thread.join(120)
     if errors:
         raise errors[0]
+
+
+def isolate_sp_api_environment(test):
+    """Hide, for one test, the environment variables python-amazon-sp-api prefers over its
+    arguments: SP_API_DEFAULT_MARKETPLACE replaces the loopback marketplace, AWS_ENV the hosts."""
+    environ = mock.patch.dict(os.environ)
+    environ.start()
+    test.addCleanup(environ.stop)
+    for name in ("SP_API_DEFAULT_MARKETPLACE", "AWS_ENV"):
+        os.environ.pop(name, None)

@@ -4,7 +4,6 @@ import json
 import os
 from datetime import timedelta
 from decimal import Decimal
-from unittest import mock
 
 from odoo.tests import TransactionCase, tagged
 from odoo.tools import float_compare
@@ -12,7 +11,7 @@ from odoo.tools import float_compare
 from ..channels.amazon import client as amazon_client
 from ..channels.amazon import mapper
 from ..simulators.spapi import CATALOG, Fault, SpApiFaultConfig, SpApiSimulator
-from .common import NO_MAIL
+from .common import NO_MAIL, isolate_sp_api_environment
 
 US = "ATVPDKIKX0DER"
 UK = "A1F83G8C2ARO7P"
@@ -74,11 +73,7 @@ class AmazonCase(TransactionCase):
 
     def setUp(self):
         super().setUp()
-        environ = mock.patch.dict(os.environ)
-        environ.start()
-        self.addCleanup(environ.stop)
-        for name in ("SP_API_DEFAULT_MARKETPLACE", "AWS_ENV"):
-            os.environ.pop(name, None)
+        isolate_sp_api_environment(self)
         self.clear_client_state()
         self.addCleanup(self.clear_client_state)
         self.sim = SpApiSimulator(**self.simulator_options).start()

@@ -1,9 +1,7 @@
 """The SP-API simulator, driven through python-amazon-sp-api exactly as the connector drives it."""
 
-import os
 from datetime import timedelta
 from types import SimpleNamespace
-from unittest import mock
 from urllib.parse import parse_qs
 
 import httpx
@@ -25,6 +23,7 @@ from odoo.tests.common import BaseCase
 
 from ..simulators.spapi import Fault, SpApiFaultConfig, SpApiSimulator, isoformat
 from ..simulators.spapi_schema import SchemaError, load_model, operation_spec, parse_datetime
+from .common import isolate_sp_api_environment
 
 US = "ATVPDKIKX0DER"
 ALL_INCLUDED_DATA = next(  # every dataset the model knows, so the test follows model updates
@@ -40,12 +39,7 @@ class SpApiCase(BaseCase):
 
     def setUp(self):
         super().setUp()
-        # SP_API_DEFAULT_MARKETPLACE would replace our loopback marketplace; AWS_ENV the hosts.
-        environ = mock.patch.dict(os.environ)
-        environ.start()
-        self.addCleanup(environ.stop)
-        for name in ("SP_API_DEFAULT_MARKETPLACE", "AWS_ENV"):
-            os.environ.pop(name, None)
+        isolate_sp_api_environment(self)
         # The library's token caches are process-wide and keyed on the refresh token only.
         self.clear_token_caches()
         self.addCleanup(self.clear_token_caches)
