@@ -176,36 +176,30 @@ def _handle_status_event(job):
     return backend._clarity_apply_status_event(backend._clarity_event_data(job), job)
 
 
-def _handle_customer_import(job):
-    backend = job.backend_id
-    customer = mapper.customer_from_clarity(backend._clarity_event_data(job))
-    partner = backend.env["commerce.partner.importer"].import_customer(backend, customer)
-    job._link_record(partner)
-    return {"partner": partner.display_name}
+def _importing(parse, importer, method, describe):
+    """A handler that maps the event's Data to the canonical model and hands it to an importer."""
+
+    def handle(job):
+        backend = job.backend_id
+        record = getattr(backend.env[importer], method)(backend, parse(backend._clarity_event_data(job)))
+        job._link_record(record)
+        return describe(record)
+
+    return handle
 
 
-def _handle_product_import(job):
-    backend = job.backend_id
-    product = mapper.product_from_clarity(backend._clarity_event_data(job))
-    template = backend.env["commerce.product.importer"].import_product(backend, product)
-    job._link_record(template)
-    return {"product": template.display_name, "variants": len(template.product_variant_ids)}
-
-
-def _handle_return(job):
-    backend = job.backend_id
-    order_return = mapper.return_from_clarity(backend._clarity_event_data(job))
-    picking = backend.env["commerce.return.importer"].import_return(backend, order_return)
-    job._link_record(picking)
-    return {"return_picking": picking.name}
-
-
-def _handle_refund(job):
-    backend = job.backend_id
-    order_return = mapper.return_from_clarity(backend._clarity_event_data(job), refund_only=True)
-    credit_note = backend.env["commerce.return.importer"].import_refund(backend, order_return)
-    job._link_record(credit_note)
-    return {"credit_note": credit_note.display_name, "amount": credit_note.amount_total}
+_handle_customer_import = _importing(
+    mapper.customer_from_clarity, "commerce.partner.importer", "import_customer",
+    lambda partner: {"partner": partner.display_name})
+_handle_product_import = _importing(
+    mapper.product_from_clarity, "commerce.product.importer", "import_product",
+    lambda template: {"product": template.display_name, "variants": len(template.product_variant_ids)})
+_handle_return = _importing(
+    mapper.return_from_clarity, "commerce.return.importer", "import_return",
+    lambda picking: {"return_picking": picking.name})
+_handle_refund = _importing(
+    lambda data: mapper.return_from_clarity(data, refund_only=True), "commerce.return.importer", "import_refund",
+    lambda credit_note: {"credit_note": credit_note.display_name, "amount": credit_note.amount_total})
 
 
 def _handle_inventory_update(job):
@@ -215,8 +209,7 @@ def _handle_inventory_update(job):
     data = mapper._Reader(backend._clarity_event_data(job))
     sku, location_key = data.text("Sku", required=True), data.text("LocationKey")
     remote_quantity = data.number("Quantity", required=True)
-    product = backend.env["commerce.binding"].lookup(backend, "product.product", sku) or \
-        backend.env["product.product"].search([("default_code", "=", sku)], limit=1)
+    product = backend.env["commerce.binding"].lookup_product(backend, sku)
     if not product:
         return {"ignored": f"SKU {sku} is not an Odoo product"}
     exporter = backend.env["commerce.stock.exporter"]

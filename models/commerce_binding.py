@@ -60,6 +60,15 @@ class CommerceBinding(models.Model):
         return self.env[res_model]
 
     @api.model
+    def lookup_product(self, backend, sku):
+        """The product variant a channel SKU means: its binding, else the internal reference."""
+        product = self.lookup(backend, "product.product", sku)
+        if not product and sku:
+            product = self.env["product.product"].search(
+                [("default_code", "=", sku), ("company_id", "in", (False, backend.company_id.id))], limit=1)
+        return product
+
+    @api.model
     def lookup_external(self, backend, record):
         """The external ID bound to an Odoo record, or False."""
         binding = self._find(backend, record._name, res_id=record.id)

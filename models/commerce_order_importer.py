@@ -78,10 +78,7 @@ class CommerceOrderImporter(models.AbstractModel):
         Binding = self.env["commerce.binding"]
         found = {}
         for sku in dict.fromkeys(skus):
-            product = Binding.lookup(backend, "product.product", sku)
-            if not product:
-                product = self.env["product.product"].search(
-                    [("default_code", "=", sku), ("company_id", "in", (False, backend.company_id.id))], limit=1)
+            product = Binding.lookup_product(backend, sku)
             if product:
                 found[sku] = product
         unknown = [sku for sku in dict.fromkeys(skus) if sku not in found]

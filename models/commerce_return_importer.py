@@ -31,8 +31,7 @@ class CommerceReturnImporter(models.AbstractModel):
         order_products = sale_order.order_line.product_id
         wanted = defaultdict(float)
         for line in order_return.lines:
-            product = self.env["commerce.binding"].lookup(backend, "product.product", line.sku) or \
-                order_products.filtered(lambda p, sku=line.sku: p.default_code == sku)[:1]
+            product = self.env["commerce.binding"].lookup_product(backend, line.sku)
             if not product or product not in order_products:
                 raise BusinessError(f"return {order_return.external_id}: SKU {line.sku} is not on order {sale_order.name}")
             wanted[product] += line.quantity

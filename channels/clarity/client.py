@@ -379,11 +379,9 @@ def _retry_after(response):
     value = response.headers.get("Retry-After")
     if not value:
         return None
-    try:
+    if value.strip().replace(".", "", 1).isdigit():  # delta-seconds, the usual form
         return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
+    try:  # else an HTTP date
         when = parsedate_to_datetime(value)
     except (TypeError, ValueError):
         return None
