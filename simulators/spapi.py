@@ -27,15 +27,31 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from decimal import ROUND_HALF_UP, Decimal
-from enum import Enum
 from random import Random
 from urllib.parse import unquote
 
-from .base import FaultConfig, Response, SimulatorServer, TokenBucket, route
+from .base import Response, SimulatorServer, TokenBucket, route
+from .spapi_common import (  # noqa: F401 -- re-exported: tests and callers import them from here
+    Fault,
+    InvalidInput,
+    IssuedToken,
+    SpApiCall,
+    SpApiFaultConfig,
+    ValidationFailure,
+    amazon_error,
+    isoformat,
+    sp_api_operation,
+)
+from .spapi_feeds import FeedsMixin
+from .spapi_fba_inventory import FbaInventoryMixin
+from .spapi_finances import FinancesMixin
+from .spapi_fulfillment import FulfillmentOutboundMixin
+from .spapi_listings import ListingsMixin
+from .spapi_notifications import NotificationsMixin
+from .spapi_reports import ReportsMixin
 from .spapi_schema import (
     SchemaError,
     coerce_query_value,
-    operation_spec,
     parse_datetime,
     validate_definition,
 )
@@ -73,90 +89,6 @@ MSG_NO_TOKEN = "Access to requested resource is denied."
 MSG_INVALID_TOKEN = "The access token you provided is revoked, malformed or invalid."
 MSG_EXPIRED_TOKEN = "The access token you provided has expired."
 MSG_QUOTA = "You exceeded your quota for the requested resource."
-
-
-def isoformat(moment):
-    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def amazon_error(status, code, message, details=None, headers=None):
-    error = {"code": code, "message": message}
-    if details:
-        error["details"] = details
-    return Response(status, {"errors": [error]}, dict(headers or {}))
-
-
-class InvalidInput(Exception):
-    """A request Amazon would refuse with 400 InvalidInput."""
-
-
-class Fault(str, Enum):
-    """Faults a test can inject, at random (:class:`SpApiFaultConfig`) or on demand (``fail_next``)."""
-
-    SERVER_ERROR = "server_error"  # 500 with Amazon's JSON errors body: SellingApiServerException
-    SERVER_ERROR_HTML = "server_error_html"  # 500 with an HTML page: the library returns payload {}
-    UNAVAILABLE = "unavailable"  # 503 JSON: SellingApiTemporarilyUnavailableException
-    UNAVAILABLE_HTML = "unavailable_html"  # 503 HTML: payload {} again
-    TIMEOUT = "timeout"  # holds the connection for timeout_seconds, then 504
-    THROTTLED = "throttled"  # 429 QuotaExceeded whatever the bucket says
-    MALFORMED = "malformed"  # a 502 from "the gateway" whose body has no errors list
-    EXPIRED_TOKEN = "expired_token"  # 403 expired, and the presented token stays expired
-
-
-@dataclass
-class SpApiFaultConfig(FaultConfig):
-    """FaultConfig plus the SP-API specific faults."""
-
-    rate_expired_token: float = 0.0
-    html_share_of_5xx: float = 0.5  # share of the rate_5xx faults answered with HTML, not JSON
-
-
-@dataclass
-class IssuedToken:
-    value: str
-    kind: str  # "access" (refresh-token grant), "grantless" or "restricted" (RDT)
-    expires_at: datetime
-    scope: str = ""
-    resources: tuple = ()  # RDT only: (method, compiled path regex) pairs it authorizes
-    expired: bool = False  # forced by a test or a fault, whatever expires_at says
-
-
-@dataclass
-class ValidationFailure:
-    operation: str
-    status: int
-    problems: list
-    method: str = ""
-    path: str = ""
-
-
-@dataclass
-class SpApiCall:
-    """One authorized, validated SP-API request, as handlers receive it."""
-
-    request: object
-    operation: str
-    params: dict  # path and query parameters the model declares, coerced to their types
-    body: object  # decoded JSON body, None without one
-    token: IssuedToken
-
-
-def sp_api_operation(model, operation_id, accepts=("access", "restricted")):
-    """Route a handler to ``operation_id`` of ``model``; path and method come from the model.
-
-    ``accepts`` lists the token kinds allowed in ``x-amz-access-token``.
-    """
-    spec = operation_spec(model, operation_id)
-    if spec.rate_plan is None:
-        raise ValueError(f"{operation_id} has no usage plan in {model}: give it one before routing it")
-
-    def decorate(func):
-        func = route(spec.method, spec.path_regex, operation_id)(func)
-        func._sp_api_spec = spec
-        func._sp_api_accepts = tuple(accepts)
-        return func
-
-    return decorate
 
 
 # -- deterministic order generator ---------------------------------------------------------
@@ -468,7 +400,11 @@ _CANCELLABLE = {"PENDING_AVAILABILITY", "PENDING", "UNSHIPPED"}
 
 # -- the simulator -------------------------------------------------------------------------
 
-class SpApiSimulator(SimulatorServer):
+FAMILIES = (FeedsMixin, FbaInventoryMixin, ListingsMixin, FulfillmentOutboundMixin, ReportsMixin, FinancesMixin,
+            NotificationsMixin)
+
+
+class SpApiSimulator(*FAMILIES, SimulatorServer):
     """SP-API on loopback. Construct, ``start()``, point python-amazon-sp-api at ``url``.
 
     ``rate_plans`` maps an operationId to ``(rate, burst)`` replacing the model's default;
@@ -500,6 +436,13 @@ class SpApiSimulator(SimulatorServer):
         self._orders = {}
         self._generator = OrderGenerator(seed)
         self._queued_faults = []  # [fault, operation or None, remaining count]
+        self._init_feeds()
+        self._init_fba_inventory()
+        self._init_listings()
+        self._init_fulfillment()
+        self._init_reports()
+        self._init_finances()
+        self._init_notifications()
 
     # -- time --------------------------------------------------------------------------------
     def now(self):

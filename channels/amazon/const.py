@@ -17,6 +17,35 @@ RATE_PLANS = {
     "getOrder": (0.5, 30),
     "createRestrictedDataToken": (1.0, 10),
     "confirmShipment": (2.0, 10),
+    # Feeds 2021-06-30
+    "createFeedDocument": (0.5, 15),
+    "createFeed": (0.0083, 15),
+    "getFeed": (2.0, 15),
+    "getFeedDocument": (0.0222, 10),
+    # FBA Inventory v1
+    "getInventorySummaries": (2.0, 2),
+    # Listings Items 2021-08-01
+    "getListingsItem": (5.0, 10),
+    "putListingsItem": (5.0, 10),
+    "patchListingsItem": (5.0, 5),
+    # Fulfillment Outbound 2020-07-01 (Multi-Channel Fulfilment)
+    "createFulfillmentOrder": (2.0, 30),
+    "getFulfillmentOrder": (2.0, 30),
+    "cancelFulfillmentOrder": (2.0, 30),
+    "getPackageTrackingDetails": (2.0, 30),
+    # Reports 2021-06-30
+    "getReports": (0.0222, 10),
+    "getReport": (2.0, 15),
+    "getReportDocument": (0.0167, 15),
+    # Finances v0
+    "listFinancialEvents": (0.5, 30),
+    # Notifications v1
+    "getDestinations": (1.0, 5),
+    "createDestination": (1.0, 5),
+    "deleteDestination": (1.0, 5),
+    "getSubscription": (1.0, 5),
+    "createSubscription": (1.0, 5),
+    "deleteSubscriptionById": (1.0, 5),
 }
 
 # Orders 2026-01-01 fulfillment statuses (OrderFulfillment.fulfillmentStatus)
