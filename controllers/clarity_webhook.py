@@ -29,13 +29,14 @@ class ClarityWebhookController(http.Controller):
         if len(body) > const.WEBHOOK_MAX_BODY_BYTES:  # chunked bodies carry no length up front
             return self._answer(413, "body too large")
 
-        backend = request.env["commerce.backend"].sudo().browse(backend_id).exists()
-        if not backend or backend.channel != "clarity" or not backend.active:
+        env = request.env(su=True)
+        secret = env["commerce.backend"]._clarity_webhook_secret_of(backend_id)
+        if secret is None:
             return self._answer(404, "unknown backend")
         headers = httprequest.headers
         try:
             verify_signature(
-                backend.clarity_webhook_secret,
+                secret,
                 headers.get(const.HEADER_TIMESTAMP),
                 headers.get(const.HEADER_SIGNATURE),
                 body,
@@ -43,15 +44,14 @@ class ClarityWebhookController(http.Controller):
             )
         except SignatureError as error:
             # Forged or replayed: nothing is stored. The reason stays in our log only.
-            _logger.warning("clarity webhook rejected for backend %s: %s", backend.id, error)
+            _logger.warning("clarity webhook rejected for backend %s: %s", backend_id, error)
             return self._answer(401, "invalid signature")
 
         event = headers.get(const.HEADER_EVENT) or ""
         event_id = headers.get(const.HEADER_EVENT_ID) or None
         job_type = const.EVENT_JOB_TYPES.get(event, const.UNKNOWN_EVENT_JOB_TYPE)
-        job, created = request.env["commerce.job"].sudo()._enqueue(
-            backend, job_type, payload=body, idempotency_key=event_id)
-        return self._answer(200, "accepted" if created else "duplicate", job_id=job.id)
+        job_id, created = env["commerce.job"]._store_event(backend_id, job_type, body, event_id)
+        return self._answer(200, "accepted" if created else "duplicate", job_id=job_id)
 
     @staticmethod
     def _answer(status, message, **extra):

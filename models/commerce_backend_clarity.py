@@ -69,6 +69,17 @@ class CommerceBackend(models.Model):
             )
 
     # -- connection ------------------------------------------------------------------------
+    @api.model
+    def _clarity_webhook_secret_of(self, backend_id):
+        """The webhook secret of the active Clarity backend ``backend_id``; None when there is no
+        such backend, "" when it has no secret. One indexed read: the webhook route runs it for
+        every event, and a browse + field read loads every column of the backend."""
+        self.env.cr.execute(
+            "SELECT clarity_webhook_secret FROM commerce_backend WHERE id = %s AND channel = 'clarity' AND active",
+            (backend_id,))
+        row = self.env.cr.fetchone()
+        return None if row is None else (row[0] or "")
+
     def _clarity_client(self):
         self.ensure_one()
         backend = self.sudo()

@@ -189,6 +189,46 @@ class CommerceJob(models.Model):
         return job, True
 
     @api.model
+    def _store_event(self, backend_id, job_type, payload, idempotency_key):
+        """Webhook intake: store a raw event as a pending job with one INSERT; ``(job_id, created)``.
+
+        Same contract as :meth:`_enqueue` (same defaults, same idempotency), without the ORM's
+        create machinery: a webhook request must answer in milliseconds under bursts, and
+        create() (defaults, related fields, access checks, savepoint) costs several times the
+        INSERT itself. ``company_id`` and ``channel`` are the related fields create() would
+        store. commerce.job has no other stored computed field; keep it so, or compute it here.
+        """
+        cr = self.env.cr
+        cr.execute(
+            """
+            INSERT INTO commerce_job (backend_id, company_id, channel, job_type, state, priority, attempts,
+                                      max_attempts, payload, idempotency_key,
+                                      create_uid, write_uid, create_date, write_date)
+                 SELECT b.id, b.company_id, b.channel, %(job_type)s, 'pending', 10, 0, %(max_attempts)s,
+                        %(payload)s, %(key)s, %(uid)s, %(uid)s, now() AT TIME ZONE 'UTC', now() AT TIME ZONE 'UTC'
+                   FROM commerce_backend b
+                  WHERE b.id = %(backend_id)s
+            ON CONFLICT (backend_id, job_type, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
+              RETURNING id
+            """,
+            {"backend_id": backend_id, "job_type": job_type, "max_attempts": self._param("max_attempts"),
+             "payload": payload_tools.to_text(payload), "key": idempotency_key or None, "uid": self.env.uid},
+        )
+        row = cr.fetchone()
+        if row:
+            self._trigger_runner()
+            return row[0], True
+        if not idempotency_key:
+            raise UserError(_("Commerce backend %s does not exist.", backend_id))
+        cr.execute("SELECT id FROM commerce_job WHERE backend_id = %s AND job_type = %s AND idempotency_key = %s",
+                   (backend_id, job_type, idempotency_key))
+        row = cr.fetchone()
+        if row:
+            return row[0], False
+        # Committed by a concurrent transaction after our snapshot: invisible to us.
+        raise EnqueueConflict(f"job {job_type}/{idempotency_key} enqueued concurrently")
+
+    @api.model
     def _find_by_key(self, backend, job_type, idempotency_key):
         return self.sudo().search(
             [("backend_id", "=", backend.id), ("job_type", "=", job_type), ("idempotency_key", "=", idempotency_key)],
