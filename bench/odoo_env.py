@@ -1,4 +1,13 @@
-"""Open an Odoo registry from a config file, outside odoo-bin (for benchmark processes)."""
+"""Open an Odoo registry from a config file, outside odoo-bin, or run an odoo-bin server
+(for benchmark processes)."""
+
+import os
+import subprocess
+import sys
+import time
+from contextlib import contextmanager
+
+import requests
 
 import odoo
 from odoo.modules.registry import Registry
@@ -8,3 +17,30 @@ def open_registry(config_path, database):
     odoo.tools.config.parse_config(["-c", config_path, "--log-level=warn"])
     odoo.netsvc.init_logger()
     return Registry(database)
+
+
+@contextmanager
+def odoo_server(config_path, database, port, cron_threads=0, startup_seconds=120):
+    """A real ``odoo-bin`` serving ``database`` on ``port`` (threaded, ``cron_threads`` cron
+    threads) until the block ends; yields its base URL once /web/health answers."""
+    server = subprocess.Popen(
+        [sys.executable, os.path.join(os.environ["ODOO_SRC"], "odoo-bin"), "-c", config_path, "-d", database,
+         "--http-port", str(port), "--max-cron-threads", str(cron_threads), "--workers", "0",
+         "--log-level", "warn"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + startup_seconds
+        while True:
+            try:
+                if requests.get(f"{base}/web/health", timeout=10).status_code == 200:
+                    break
+            except requests.RequestException:
+                pass
+            if time.monotonic() > deadline or server.poll() is not None:
+                raise RuntimeError(f"odoo-bin did not start on port {port}")
+            time.sleep(0.5)
+        yield base
+    finally:
+        server.terminate()
+        server.wait(30)

@@ -7,9 +7,10 @@ from datetime import timedelta
 import psycopg2.errors
 from psycopg2 import errorcodes
 
-from odoo import _, api, fields, models
+from odoo import SUPERUSER_ID, _, api, fields, models
 from odoo.exceptions import AccessError, UserError
 from odoo.exceptions import ValidationError as OdooValidationError
+from odoo.modules.registry import Registry
 
 from ..core import backoff, job_registry
 from ..core import payload as payload_tools
@@ -39,6 +40,19 @@ DEFAULTS = {
 
 TRIGGER_COALESCE_SECONDS = 0.5
 _LAST_TRIGGER = {}  # database -> monotonic time of the last immediate runner trigger
+_DEFERRED_TRIGGERS = {}  # database -> the timer that fires a wake-up the coalescing skipped
+_DEFERRED_LOCK = threading.Lock()
+
+
+def _fire_deferred_trigger(dbname):
+    """Timer thread: the wake-up a coalesced enqueue skipped, on a cursor of its own."""
+    with _DEFERRED_LOCK:
+        _DEFERRED_TRIGGERS.pop(dbname, None)
+    try:
+        with Registry(dbname).cursor() as cr:
+            api.Environment(cr, SUPERUSER_ID, {})["commerce.job"]._trigger_runner()
+    except Exception:  # a lost wake-up only delays the jobs to the next cron tick
+        _logger.exception("deferred commerce job runner wake-up failed for database %s", dbname)
 
 
 class EnqueueConflict(psycopg2.errors.SerializationFailure):
@@ -173,7 +187,12 @@ class CommerceJob(models.Model):
             vals["max_attempts"] = max_attempts
         jobs = self.sudo()
         if idempotency_key:
-            # Most keys are new (a webhook's event id): insert first, look only on conflict.
+            # Look first: pollers re-read overlaps, so many keys exist already, and a failed
+            # INSERT is logged by Odoo as a "bad query" ERROR. The unique index still decides
+            # between two concurrent enqueuers.
+            existing = jobs._find_by_key(backend, job_type, idempotency_key)
+            if existing:
+                return existing, False
             try:
                 with self.env.cr.savepoint():
                     job = jobs.create(vals)
@@ -241,18 +260,34 @@ class CommerceJob(models.Model):
 
         Immediate wake-ups are coalesced per database to one every TRIGGER_COALESCE_SECONDS
         per process: a burst of webhooks needs one runner pass, not one trigger row each. A
-        job enqueued just after a pass is still picked up: the pass re-triggers itself while
-        due jobs remain, and the cron runs every minute anyway.
+        wake-up skipped inside the window is fired once at its end (:meth:`_defer_trigger`),
+        so a job enqueued just after a pass ended waits half a second, not the next tick.
         """
         if not at:
             now = time.monotonic()
             key = self.env.cr.dbname
-            if now - _LAST_TRIGGER.get(key, -TRIGGER_COALESCE_SECONDS) < TRIGGER_COALESCE_SECONDS:
+            elapsed = now - _LAST_TRIGGER.get(key, -TRIGGER_COALESCE_SECONDS)
+            if elapsed < TRIGGER_COALESCE_SECONDS:
+                self._defer_trigger(TRIGGER_COALESCE_SECONDS - elapsed)
                 return
             _LAST_TRIGGER[key] = now
         cron = self.env.ref("commerce_connector.ir_cron_job_runner", raise_if_not_found=False)
         if cron:
             cron.sudo()._trigger(at=at or None)
+
+    def _defer_trigger(self, delay):
+        """A coalesced wake-up still happens, once, at the end of the window: the job enqueued
+        just after a runner pass ended would otherwise wait for the next cron tick. Not in
+        tests, where another thread may not open a cursor (the test's transaction is shared)."""
+        if not _auto_commit_default() or self.env.registry.in_test_mode():
+            return
+        dbname = self.env.cr.dbname
+        with _DEFERRED_LOCK:
+            if dbname in _DEFERRED_TRIGGERS:
+                return
+            timer = _DEFERRED_TRIGGERS[dbname] = threading.Timer(delay + 0.05, _fire_deferred_trigger, (dbname,))
+        timer.daemon = True
+        timer.start()
 
     # -- runner ----------------------------------------------------------------------------
     @api.model

@@ -3,6 +3,7 @@
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 
 ensure_venv
+apt_install_missing wrk  # the webhook intake load comes from a separate C process
 WORK=$(mktemp -d /tmp/commerce_bench.XXXXXX)
 PGPORT=$(free_port)
 DB=cc_bench

@@ -38,25 +38,38 @@ quiet_pip() {
     "$PY" -m pip "$@" -q --no-warn-script-location 2> >(grep -v "is neither a file nor a directory" >&2)
 }
 
-# The venv is rebuilt only when a requirements file changes.
+# The venv is created once and topped up when a requirements file changes. A lock keeps
+# concurrent callers (CI steps, several checkouts on one machine) from building it at once,
+# and it is never deleted under a running process.
 ensure_venv() {
     require_odoo
-    apt_install_missing libpq-dev libldap2-dev libsasl2-dev postgresql-15 gcc
+    apt_install_missing libpq-dev libldap2-dev libsasl2-dev postgresql-15 gcc chromium  # chromium: browser tour
     local stamp_wanted
     stamp_wanted=$(cat "$ODOO_SRC/requirements.txt" "$REPO_DIR/requirements.txt" \
         "$REPO_DIR/requirements-test.txt" "$REPO_DIR/tools/odoo_requirements.py" | sha256sum | cut -c1-16)
-    if [ -x "$PY" ] && [ "$(cat "$VENV/.stamp" 2>/dev/null)" = "$stamp_wanted" ]; then
+    if [ -x "$PY" ] && grep -qx "$stamp_wanted" "$VENV/.stamps" 2>/dev/null; then
         return 0
     fi
-    log "building the Python environment in $VENV (once)"
-    rm -rf "$VENV"
-    mkdir -p "$(dirname "$VENV")"
-    python3 -m venv "$VENV"
-    quiet_pip install --upgrade pip wheel setuptools packaging
+    mkdir -p "$STATE_DIR"
+    exec 9>"$STATE_DIR/venv.lock"
+    flock 9
+    if [ -x "$PY" ] && grep -qx "$stamp_wanted" "$VENV/.stamps" 2>/dev/null; then
+        flock -u 9
+        return 0
+    fi
+    if [ ! -x "$PY" ] || ! "$PY" -m pip --version >/dev/null 2>&1; then
+        log "building the Python environment in $VENV (once)"
+        rm -rf "$VENV"
+        python3 -m venv "$VENV"
+        quiet_pip install --upgrade pip wheel setuptools packaging
+    else
+        log "updating the Python environment in $VENV (a requirements file changed)"
+    fi
     "$PY" "$REPO_DIR/tools/odoo_requirements.py" "$ODOO_SRC/requirements.txt" > "$VENV/odoo-requirements.txt"
     quiet_pip install -r "$VENV/odoo-requirements.txt" \
         -r "$REPO_DIR/requirements.txt" -r "$REPO_DIR/requirements-test.txt"
-    echo "$stamp_wanted" > "$VENV/.stamp"
+    echo "$stamp_wanted" >> "$VENV/.stamps"
+    flock -u 9
 }
 
 free_port() {
