@@ -7,7 +7,7 @@ export ODOO_SRC
 test:  ## fresh PostgreSQL + database, module installed, whole suite under pytest-odoo
 	bash tools/test.sh
 
-run:  ## Odoo with the module on http://127.0.0.1:8069 (admin / admin)
+run:  ## sandbox: simulators, demo backends and Odoo on http://127.0.0.1:8069 (admin / admin)
 	bash tools/run.sh
 
 bench:  ## benchmarks, printed as one table of ratios measured side by side
@@ -21,3 +21,7 @@ dev-install:  ## developer loop: persistent database, install or update the modu
 
 dev-test:  ## developer loop: run the suite on the persistent database
 	bash tools/dev.sh test
+
+.PHONY: chaos
+chaos:  ## the reliability suite at full size: 1,000 Clarity + 1,000 Amazon orders with faults
+	COMMERCE_CHAOS_ORDERS=$${COMMERCE_CHAOS_ORDERS:-1000} COMMERCE_TEST_PATH=tests/test_chaos.py bash tools/test.sh

@@ -4,9 +4,9 @@ import argparse
 import json
 import os
 
-from . import clarity, job_engine
+from . import amazon, amazon_feed, amazon_notifications, amazon_settlement, clarity, job_engine
 
-BENCHMARKS = [job_engine, clarity]
+BENCHMARKS = [job_engine, clarity, amazon, amazon_feed, amazon_settlement, amazon_notifications]
 
 
 def print_table(rows):
@@ -25,7 +25,7 @@ if __name__ == "__main__":
     parser.add_argument("--database", required=True)
     parser.add_argument("--output", required=True)
     parser.add_argument("--jobs", type=int, default=int(os.environ.get("BENCH_JOBS", 5000)))
-    parser.add_argument("--only", help="run one benchmark module (job_engine, clarity)")
+    parser.add_argument("--only", help="run one benchmark module (job_engine, clarity, amazon, amazon_feed, amazon_settlement, amazon_notifications)")
     args = parser.parse_args()
     rows = []
     for bench in BENCHMARKS:

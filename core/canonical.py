@@ -6,7 +6,7 @@ currency, rounded by the adapters to the currency's precision.
 """
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 
 
 @dataclass
@@ -186,3 +186,55 @@ class OrderReturn:
     refund_amount: float = 0.0
     currency: str = ""
     refund_only: bool = False
+
+
+@dataclass
+class FulfillmentRequest:
+    """A delivery another party ships from its own stock for us (e.g. Amazon Multi-Channel
+    Fulfilment of a storefront order)."""
+
+    reference: str  # our ID of the fulfilment order: the idempotency key on the remote side
+    displayable_reference: str  # the order number the recipient knows (packing slip)
+    order_date: datetime
+    address: Address
+    shipping_speed: str
+    lines: list = field(default_factory=list)  # of ShipmentLine
+    comment: str = ""
+    notification_emails: list = field(default_factory=list)
+
+
+@dataclass
+class FulfillmentState:
+    """Where a fulfilment order stands: its status, the packages shipped so far, what cannot ship."""
+
+    reference: str
+    status: str
+    packages: list = field(default_factory=list)  # of Shipment, one per shipped package (reference = package number)
+    unfulfilled: list = field(default_factory=list)  # of ShipmentLine the fulfiller gave up on
+    reason: str = ""  # the fulfiller's explanation, when it gave up
+
+
+@dataclass
+class InvoiceLine:
+    sku: str
+    name: str
+    quantity: float
+    unit_price: float
+    subtotal: float  # untaxed
+
+
+@dataclass
+class Invoice:
+    """A customer invoice of an order, as the REST API shows it (Odoo -> other tools only)."""
+
+    number: str
+    order_reference: str  # the order's channel reference
+    state: str  # draft, posted, cancel
+    payment_state: str  # not_paid, partial, paid, ...
+    currency: str
+    invoice_date: date | None = None
+    amount_untaxed: float = 0.0
+    tax_total: float = 0.0
+    total: float = 0.0
+    amount_due: float = 0.0
+    lines: list = field(default_factory=list)  # of InvoiceLine

@@ -212,6 +212,8 @@ class CommerceBackend(models.Model):
             data = json.loads(job.payload or "")
         except ValueError as error:
             raise PayloadValidationError(f"the order payload is not valid JSON: {error}") from None
+        except RecursionError:
+            raise PayloadValidationError("the order payload is not valid JSON: nested too deeply") from None
         if not isinstance(data, dict):
             raise PayloadValidationError("the payload is not an Orders 2026-01-01 Order object")
         return data

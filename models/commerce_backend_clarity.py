@@ -141,6 +141,8 @@ class CommerceBackend(models.Model):
             event = json.loads(job.payload or "")
         except ValueError as error:
             raise PayloadValidationError(f"the event body is not valid JSON: {error}") from None
+        except RecursionError:
+            raise PayloadValidationError("the event body is not valid JSON: nested too deeply") from None
         if not isinstance(event, dict) or not isinstance(event.get("Data"), dict):
             raise PayloadValidationError("the event has no Data object (expected {Id, Event, Data, ...})")
         return event["Data"]

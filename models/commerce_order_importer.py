@@ -36,12 +36,15 @@ class CommerceOrderImporter(models.AbstractModel):
         values = self._order_values(backend, order, currency, partner, invoice_partner, shipping_partner)
         values["order_line"] = [Command.create(vals) for vals in
                                 self._line_values(backend, order, products, shipping_partner, currency)]
+        routing_rule = self.env["commerce.routing.rule"]._route(backend, order, products, values)
         sale_order = self.env["sale.order"].with_context(tracking_disable=True, mail_create_nolog=True).create(values)
         if order.tax_rounding_tolerance:
             self._add_tax_rounding_line(backend, sale_order, order)
         self._check_total(sale_order, order)
         Binding.bind(backend, sale_order, order.external_id, external_date=order.updated_at)
-        if confirm:
+        sale_order._commerce_check_anomalies(backend)
+        routing_rule._on_order_created(backend, sale_order)
+        if confirm and not sale_order.commerce_on_hold:
             sale_order.action_confirm()
         return sale_order, True
 
@@ -56,7 +59,7 @@ class CommerceOrderImporter(models.AbstractModel):
         if status in cancel_statuses and sale_order.state != "cancel":
             sale_order.with_context(disable_cancel_warning=True)._action_cancel()
             outcome = "cancelled"
-        elif status in confirm_statuses and sale_order.state in ("draft", "sent"):
+        elif status in confirm_statuses and sale_order.state in ("draft", "sent") and not sale_order.commerce_on_hold:
             sale_order.action_confirm()
             outcome = "confirmed"
         Binding.bind(backend, sale_order, external_id, external_date=updated_at)

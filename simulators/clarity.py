@@ -1172,6 +1172,12 @@ def build_parser():
     parser.add_argument("--timeout-seconds", type=float, default=5.0, help="how long a simulated timeout hangs")
     parser.add_argument("--seed", type=int, default=0, help="seeds the fault draws and the demo data")
     parser.add_argument("--demo-orders", type=int, default=25, help="demo orders to generate (0: empty store)")
+    parser.add_argument("--stream", type=float, default=0, metavar="SECONDS",
+                        help="every SECONDS: a new order, sometimes an update or a return, each sent as a "
+                             "webhook to --webhook-url (0: no stream)")
+    parser.add_argument("--webhook-url", help="where the stream's webhooks go (Odoo's backend webhook URL)")
+    parser.add_argument("--location", action="append", default=[], metavar="KEY",
+                        help="an inventory location key the store knows besides MAIN (repeatable)")
     return parser
 
 
@@ -1189,8 +1195,21 @@ def build_simulator(args):
 
 
 def main(argv=None):
-    simulator = build_simulator(build_parser().parse_args(argv)).start()
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.stream and not args.webhook_url:
+        parser.error("--stream needs --webhook-url")
+    simulator = build_simulator(args)
+    for key in args.location:
+        simulator.add_location(key)
+    simulator.start()
     print(f"Clarity simulator listening on {simulator.url}", flush=True)
+    if args.stream:
+        from .stream import ClarityStream, run_every  # here: stream.py imports this module
+
+        stream = ClarityStream(simulator, args.webhook_url)
+        run_every(args.stream, stream.tick, "clarity-stream")
+        print(f"Clarity stream: an order every {args.stream:g} s, webhooks to {args.webhook_url}", flush=True)
     simulator.serve_forever()
 
 

@@ -978,16 +978,27 @@ def main(argv=None):
     parser.add_argument("--fault-5xx", type=float, default=0.0, help="share of calls answered 500/503")
     parser.add_argument("--fault-timeout", type=float, default=0.0)
     parser.add_argument("--fault-429", type=float, default=0.0)
+    parser.add_argument("--search-settle-seconds", type=int, default=120,
+                        help="searchOrders sees changes only this long after they happen (Amazon: 120)")
+    parser.add_argument("--stream", type=float, default=0, metavar="SECONDS",
+                        help="every SECONDS: new buyer orders and a status change of an earlier one; every "
+                             "8th time a settlement report of what shipped (0: none)")
     args = parser.parse_args(argv)
     faults = SpApiFaultConfig(rate_5xx=args.fault_5xx, rate_timeout=args.fault_timeout, rate_429=args.fault_429,
                               seed=args.seed)
     simulator = SpApiSimulator(args.host, args.port, faults, client_id=args.client_id,
                                client_secret=args.client_secret, refresh_token=args.refresh_token,
-                               rate_multiplier=args.rate_multiplier, seed=args.seed)
+                               rate_multiplier=args.rate_multiplier, search_settle_seconds=args.search_settle_seconds,
+                               seed=args.seed)
     simulator.generate_orders(args.orders)
     simulator.start()
     print(f"SP-API simulator on {simulator.url} (LWA at {simulator.url}/auth/o2/token), "
           f"{args.orders} orders; client id {args.client_id!r}, refresh token {args.refresh_token!r}", flush=True)
+    if args.stream:
+        from .stream import SpApiStream, run_every  # here: stream.py imports this module
+
+        run_every(args.stream, SpApiStream(simulator).tick, "spapi-stream")
+        print(f"SP-API stream: new orders every {args.stream:g} s", flush=True)
     simulator.serve_forever()
 
 

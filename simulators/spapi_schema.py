@@ -188,7 +188,7 @@ def operation_spec(model_name, operation_id):
     for path, item in model["paths"].items():
         shared = item.get("parameters", [])
         for method, operation in item.items():
-            if method == "parameters" or operation.get("operationId") != operation_id:
+            if not isinstance(operation, dict) or operation.get("operationId") != operation_id:  # x-amzn-* flags
                 continue
             parameters = [
                 Parameter(

@@ -21,9 +21,12 @@ LWA AuthorizationError (invalid_grant, ...) AuthError; an LWA 429/5xx -> Transie
 ==========================================  =============================================
 
 Each operation also has a client-side token bucket (Amazon's usage plan, per SP-API
-account and process), so a poller spaces its calls instead of collecting 429s.
+account and process), so a poller spaces its calls instead of collecting 429s. Restricted
+data tokens are cached the same way (process memory only, per account and endpoint): one
+RDT for the generic order path reads the personal data of every order until it nears expiry.
 """
 
+import logging
 import os
 import random
 import threading
@@ -52,13 +55,24 @@ from sp_api.base.credential_provider import FromCodeCredentialProvider
 from sp_api.base.exceptions import SellingApiGatewayTimeoutException
 from tenacity import Retrying, retry_if_exception_type, stop_after_attempt
 
+from ...core import audit
 from ...core.errors import AuthError, BusinessError, PayloadValidationError, TransientError
 from . import const
+
+# httpx logs every request at INFO with its full URL: in Odoo's log at the default level that
+# is one line per SP-API call. The call log (commerce.call.log) records them instead.
+logging.getLogger("httpx").setLevel(logging.WARNING)
 
 _SERVER_ERRORS = (SellingApiServerException, SellingApiTemporarilyUnavailableException,
                   SellingApiGatewayTimeoutException)
 _VALIDATION_ERRORS = (SellingApiBadRequestException, SellingApiTooLargeException,
                       SellingApiUnsupportedFormatException)
+
+
+# The payload python-amazon-sp-api gives for a 2xx without a body (operations answering 204,
+# e.g. confirmShipment): ``_call(..., expect=NO_CONTENT)``. An error page never has this key,
+# so it is still told apart from success.
+NO_CONTENT = "status_code"
 
 
 class _RetryableError(TransientError):
@@ -129,6 +143,18 @@ def reset_rate_limits():
         _BUCKETS.clear()
 
 
+# (account key, endpoint) -> (restricted data token, expiry on the caller's clock); never stored
+# anywhere else, never logged.
+_RESTRICTED_DATA_TOKENS = {}
+_RESTRICTED_DATA_TOKENS_LOCK = threading.Lock()
+
+
+def forget_restricted_data_tokens():
+    """Drop every cached restricted data token (tests; revoked PII roles)."""
+    with _RESTRICTED_DATA_TOKENS_LOCK:
+        _RESTRICTED_DATA_TOKENS.clear()
+
+
 def forget_access_token(refresh_token):
     """Drop the library's cached access token of ``refresh_token``: the next call exchanges it.
 
@@ -179,7 +205,8 @@ class AmazonClient:
 
     def __init__(self, endpoint, marketplace_id, *, lwa_client_id, lwa_client_secret, refresh_token,
                  lwa_url=const.DEFAULT_LWA_URL, region="us-east-1", timeout=30, max_attempts=5,
-                 wait_min=1.0, wait_max=60.0, sleep=time.sleep, rng=None):
+                 wait_min=1.0, wait_max=60.0, sleep=time.sleep, rng=None, observer=None,
+                 clock=time.monotonic):
         missing = [name for name, value in (("endpoint", endpoint), ("LWA client ID", lwa_client_id),
                                             ("LWA client secret", lwa_client_secret),
                                             ("refresh token", refresh_token)) if not value]
@@ -200,7 +227,9 @@ class AmazonClient:
         self._lwa_class = _lwa_client_class(lwa_url)
         self._account_key = build_cache_key(refresh_token)  # the bucket key: no secret in memory twice
         self._sleep = sleep
+        self._clock = clock  # expiry of cached restricted data tokens
         self._random = rng or random.Random()
+        self.observer = observer  # gets a core.audit.CallRecord per SP-API request
 
     def __repr__(self):  # never a secret
         return f"<AmazonClient {self.endpoint} marketplace={self.marketplace_id}>"
@@ -239,12 +268,42 @@ class AmazonClient:
         return payload["order"]
 
     def get_order_with_personal_data(self, order_id, included_data=const.PII_INCLUDED_DATA):
-        """The order with buyer and recipient PII, through a restricted data token for it alone."""
-        path = const.ORDER_PATH.format(order_id=order_id)
+        """The order with buyer and recipient PII, read with the account's restricted data token.
+
+        One token for the generic order path serves every order until it nears its expiry. A
+        token Amazon refuses before that (revoked, expired early) is replaced once.
+        """
+        token = self._restricted_data_token()
+        try:
+            return self.get_order(order_id, included_data, restricted_data_token=token)
+        except AuthError:
+            self._forget_restricted_data_token(token)
+            return self.get_order(order_id, included_data, restricted_data_token=self._restricted_data_token())
+
+    def _restricted_data_token(self):
+        key = (self._account_key, self.endpoint)
+        with _RESTRICTED_DATA_TOKENS_LOCK:
+            token, expires_at = _RESTRICTED_DATA_TOKENS.get(key, (None, 0.0))
+        if token and expires_at - self._clock() > const.RDT_RENEW_MARGIN:
+            return token
+        requested_at = self._clock()
         payload = self._call("createRestrictedDataToken", lambda api: api.create_restricted_data_token(
-            restrictedResources=[{"method": "GET", "path": path, "dataElements": list(const.PII_DATA_ELEMENTS)}]),
+            restrictedResources=[{"method": "GET", "path": const.ORDER_PATH,
+                                  "dataElements": list(const.PII_DATA_ELEMENTS)}]),
             expect="restrictedDataToken", api_class=TOKENS_API)
-        return self.get_order(order_id, included_data, restricted_data_token=payload["restrictedDataToken"])
+        token, lifetime = payload["restrictedDataToken"], payload.get("expiresIn")
+        if not isinstance(token, str) or not token:
+            raise _invalid_payload("createRestrictedDataToken", "restrictedDataToken is not a token")
+        if isinstance(lifetime, (int, float)) and not isinstance(lifetime, bool):
+            with _RESTRICTED_DATA_TOKENS_LOCK:
+                _RESTRICTED_DATA_TOKENS[key] = (token, requested_at + lifetime)
+        return token
+
+    def _forget_restricted_data_token(self, token):
+        key = (self._account_key, self.endpoint)
+        with _RESTRICTED_DATA_TOKENS_LOCK:
+            if _RESTRICTED_DATA_TOKENS.get(key, (None,))[0] == token:
+                del _RESTRICTED_DATA_TOKENS[key]
 
     # -- plumbing --------------------------------------------------------------------------
     def _api(self, api_class=None, restricted_data_token=None):
@@ -271,19 +330,26 @@ class AmazonClient:
         def attempt():
             self._wait_for_token(operation)
             for reauthenticated in (False, True):
+                started, started_at = time.monotonic(), time.time()
                 try:
                     response = request(self._api(api_class, restricted_data_token))
+                    self._audit(operation, started, started_at, response.headers,
+                                "2xx" if isinstance(response.payload, dict) and expect in response.payload
+                                else "no_payload")
                     break
                 except SellingApiForbiddenException as exc:
+                    self._audit(operation, started, started_at, exc.headers, _status_of(exc))
                     if reauthenticated:
                         raise AuthError(f"Amazon {operation}: access refused after a fresh LWA exchange: "
                                         f"{getattr(exc, 'message', '')}", detail=_detail(operation, exc)) from None
                     # Usually an expired token still in the library's cache: exchange again.
                     forget_access_token(self._refresh_token)
                 except Exception as exc:
+                    self._audit(operation, started, started_at, getattr(exc, "headers", None), _status_of(exc))
                     self._raise_classified(operation, exc)
             payload = response.payload
-            if not isinstance(payload, dict) or expect not in payload:
+            # expect=None: an operation whose success has no payload (createFulfillmentOrder).
+            if expect is not None and (not isinstance(payload, dict) or expect not in payload):
                 # An HTML or gateway error body: the library returns {} and loses the status.
                 raise _RetryableError(f"Amazon {operation} answered without {expect!r} (an error page?)",
                                       detail={"operation": operation})
@@ -301,6 +367,16 @@ class AmazonClient:
         except _RetryableError as exc:
             raise TransientError(exc.message, detail=exc.detail, retry_after=exc.retry_after) from None
         return (payload, response) if with_response else payload
+
+    def _audit(self, operation, started, started_at, headers, status):
+        if self.observer is None:
+            return
+        audit.notify(self.observer, audit.CallRecord(
+            "amazon", operation, status, audit.elapsed_ms(started),
+            response_size=audit.int_or_none(audit.header(headers, "content-length")),
+            request_id=audit.header(headers, "x-amzn-RequestId") or "",
+            rate_limit=audit.float_or_none(audit.header(headers, "x-amzn-RateLimit-Limit")),
+            started_at=started_at))
 
     def _wait_for_token(self, operation):
         bucket = _bucket(self._account_key, operation)
@@ -354,6 +430,19 @@ class AmazonClient:
             return min(exc.retry_after, self.wait_max)
         ceiling = min(self.wait_max, self.wait_min * 2 ** retry_state.attempt_number)
         return self._random.uniform(self.wait_min, max(self.wait_min, ceiling))
+
+
+def _status_of(exc):
+    """The audit status of a failed attempt (the library keeps no status on success)."""
+    if isinstance(exc, SellingApiException):
+        return str(exc.code)
+    if isinstance(exc, AuthorizationError):
+        return f"lwa_{exc.status_code}"
+    if isinstance(exc, httpx.TimeoutException):
+        return "timeout"
+    if isinstance(exc, httpx.TransportError):
+        return "network_error"
+    return type(exc).__name__
 
 
 def _detail(operation, exc):

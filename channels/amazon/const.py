@@ -68,6 +68,10 @@ FULFILLED_BY_MERCHANT = "MERCHANT"  # MFN
 SEARCH_INCLUDED_DATA = ("RECIPIENT", "PROCEEDS", "PROMOTION", "CANCELLATION", "FULFILLMENT", "TAX")
 PII_INCLUDED_DATA = SEARCH_INCLUDED_DATA + ("BUYER",)
 PII_DATA_ELEMENTS = ("buyerInfo", "shippingAddress")
-ORDER_PATH = "/orders/2026-01-01/orders/{order_id}"
+# The generic resource of restricted data tokens: one RDT for {orderId} covers every order.
+ORDER_PATH = "/orders/2026-01-01/orders/{orderId}"
+# A cached RDT is replaced when less than this is left of its life (seconds): a call using
+# it may still wait for a token of its rate plan first.
+RDT_RENEW_MARGIN = 120
 
 MARKETPLACE_FACILITATOR = "MarketplaceFacilitator"

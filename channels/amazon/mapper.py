@@ -11,11 +11,13 @@ orders are imported without tax and their total excludes it.
 """
 
 import copy
+import math
 from decimal import Decimal, InvalidOperation
 
 from ...core import canonical as c
 from ...core.dates import format_datetime, parse_datetime  # noqa: F401 - models use mapper.format_datetime
 from ...core.errors import PayloadValidationError
+from ...core.payload import storable_text
 from . import const
 
 # The non-personal part of a delivery address: kept even when PII may not be stored.
@@ -47,7 +49,7 @@ def _list(data, key, path, required=False):
 
 def _text(data, key, path, required=False):
     value = _get(data, key, path, (str, int), required)
-    return "" if value is None else str(value).strip()
+    return "" if value is None else storable_text(str(value).strip(), f"{path}.{key}")
 
 
 def _money(data, path):
@@ -191,6 +193,8 @@ def order_from_amazon(data, personal_data=False, marketplace_name=""):
         product = _obj(item, "product", item_path, required=True)
         sku = _text(product, "sellerSku", f"{item_path}.product", required=True)
         quantity = _get(item, "quantityOrdered", item_path, (int, float), required=True)
+        if not math.isfinite(quantity):  # JSON's NaN / Infinity literals load as floats
+            raise PayloadValidationError(f"{item_path}.quantityOrdered: {quantity!r} is not a number")
         if quantity <= 0:
             raise PayloadValidationError(f"{item_path}.quantityOrdered: must be positive, got {quantity}")
         amounts, currency = _breakdowns(item, item_path)

@@ -33,6 +33,7 @@ from urllib.parse import quote
 import requests
 from tenacity import Retrying, retry_if_exception, stop_after_attempt
 
+from ...core import audit
 from ...core.errors import AuthError, BusinessError, PayloadValidationError, TransientError
 
 _logger = logging.getLogger(__name__)
@@ -58,11 +59,13 @@ class ClarityClient:
     ``on_call(operation, status, duration, size)`` is called after every HTTP exchange,
     token requests included; ``status`` is the HTTP code or "timeout"/"connection_error",
     ``duration`` is in seconds and ``size`` is the response body length in bytes.
+    ``observer(record)`` gets the same exchanges as :class:`core.audit.CallRecord` (method,
+    request size and request id too) for the audit trail.
     """
 
     def __init__(self, base_url, client_id, client_secret, token_url=None, timeout=30, session=None, *,
                  scope=None, max_attempts=5, wait_min=1.0, wait_max=60.0, retry_after_cap=None,
-                 on_call=None, clock=time.monotonic, sleep=time.sleep, rng=None):
+                 on_call=None, observer=None, clock=time.monotonic, sleep=time.sleep, rng=None):
         if max_attempts < 1:
             raise ValueError("max_attempts must be at least 1")
         self.base_url = base_url.rstrip("/")
@@ -79,6 +82,7 @@ class ClarityClient:
         self.wait_max = float(wait_max)
         self.retry_after_cap = self.wait_max if retry_after_cap is None else float(retry_after_cap)
         self.on_call = on_call
+        self.observer = observer
         self._clock = clock
         self._sleep = sleep
         self._random = rng or random.Random()
@@ -262,22 +266,32 @@ class ClarityClient:
 
     def _send(self, method, url, operation, **kwargs):
         started = self._clock()
+        started_at = time.time()
         try:
             response = self.session.request(method, url, timeout=self.timeout, **kwargs)
         except requests.Timeout as exc:
-            self._report(operation, "timeout", started, 0)
+            self._report(operation, "timeout", started, 0, (method, started_at, None))
             raise _RetryableError(f"Clarity {operation} timed out after {self.timeout} s",
                                   detail={"operation": operation}) from exc
         except requests.ConnectionError as exc:
-            self._report(operation, "connection_error", started, 0)
+            self._report(operation, "connection_error", started, 0, (method, started_at, None))
             raise _RetryableError(f"Cannot reach Clarity for {operation}: {type(exc).__name__}",
                                   detail={"operation": operation}) from exc
-        self._report(operation, response.status_code, started, len(response.content))
+        self._report(operation, response.status_code, started, len(response.content),
+                     (method, started_at, response))
         return response
 
-    def _report(self, operation, status, started, size):
+    def _report(self, operation, status, started, size, exchange):
         duration = self._clock() - started
         _logger.debug("Clarity %s -> %s in %.3f s (%d bytes)", operation, status, duration, size)
+        if self.observer is not None:
+            method, started_at, response = exchange
+            body = response.request.body if response is not None else None
+            audit.notify(self.observer, audit.CallRecord(
+                "clarity", operation, str(status), round(duration * 1000.0, 3), method=method,
+                request_size=len(body or b""), response_size=size if response is not None else None,
+                request_id=(audit.header(response.headers, "X-Request-Id") or "") if response is not None else "",
+                started_at=started_at))
         if self.on_call is None:
             return
         try:

@@ -4,11 +4,13 @@ Malformed input raises :class:`PayloadValidationError` naming the offending fiel
 failed job tells the user exactly what to fix.
 """
 
+import math
 
 from ...core import canonical as c
 from ...core.dates import format_datetime, parse_datetime
 from ...core.errors import PayloadValidationError
 from ...core.outbound import whole_units
+from ...core.payload import storable_text
 
 CHANNEL = "clarity"
 
@@ -34,7 +36,7 @@ class _Reader:
             return default
         if isinstance(value, (dict, list, bool)):
             raise PayloadValidationError(f"{self.path}.{key}: expected text, got {type(value).__name__}")
-        return str(value).strip()
+        return storable_text(str(value).strip(), f"{self.path}.{key}")
 
     def number(self, key, required=False, default=0.0):
         value = self._get(key, required)
@@ -43,9 +45,12 @@ class _Reader:
         if isinstance(value, bool) or not isinstance(value, (int, float, str)):
             raise PayloadValidationError(f"{self.path}.{key}: expected a number, got {type(value).__name__}")
         try:
-            return float(value)
+            number = float(value)
         except ValueError:
-            raise PayloadValidationError(f"{self.path}.{key}: {value!r} is not a number") from None
+            number = math.nan
+        if not math.isfinite(number):  # "NaN", "Infinity" and 1e999 parse as floats but are no amount
+            raise PayloadValidationError(f"{self.path}.{key}: {value!r} is not a number")
+        return number
 
     def boolean(self, key, default=None):
         value = self.data.get(key)
