@@ -29,6 +29,7 @@ from .odoo_env import open_registry
 
 BACKEND_NAME = "Amazon benchmark"
 ROUND_SECONDS = 10
+IMPORT_FLOW = ("amazon.orders.poll", "amazon.order.import")
 
 
 def rate_limit_floor(operation_counts, plans=amazon_const.RATE_PLANS):
@@ -68,7 +69,7 @@ def _setup(env, simulator, count):
 def _reference_values(env, backend, orders):
     """The same orders as bare ``(sale.order values, {product id: quantity Amazon shipped})``,
     every lookup done before the clock starts. Orders Amazon shipped itself (FBA) come from
-    the FBA warehouse and have their delivery validated, as the connector must do for them."""
+    the seller's warehouse and have their delivery validated, as the connector must do for them."""
     products = {p.default_code: p for p in env["product.product"].search([("default_code", "in", [c[0] for c in CATALOG])])}
     partner = env["res.partner"].create({"name": "Bench reference buyer"})
     carrier_product = backend.carrier_id.product_id or env.ref("commerce_connector.carrier_commerce_shipping").product_id
@@ -89,9 +90,10 @@ def _reference_values(env, backend, orders):
                 shipped[products[sku].id] = shipped.get(products[sku].id, 0) + quantity
             if fulfillment["fulfillmentStatus"] == amazon_const.STATUS_SHIPPED:
                 shipped = {products[line.sku].id: line.quantity for line in order.lines}
-        warehouse = backend.amazon_fba_warehouse_id if by_amazon else backend.warehouse_id
+        # The seller's own warehouse for every reference order: from the FBA warehouse, an order
+        # that is not Amazon's would be sent to Multi-Channel Fulfilment, work the import has not.
         prepared.append(({"partner_id": partner.id, "client_order_ref": order.client_order_ref or order.external_id,
-                          "warehouse_id": warehouse.id, "order_line": lines}, shipped))
+                          "warehouse_id": backend.warehouse_id.id, "order_line": lines}, shipped))
     return prepared
 
 
@@ -152,8 +154,8 @@ def order_import(config, database, registry, count=1000):
             while True:
                 started = time.perf_counter()
                 Job._run_jobs(time_budget=ROUND_SECONDS, batch_size=20, auto_commit=True)
-                pending = Job.search([("backend_id", "=", backend.id), ("state", "in", ("pending", "started"))],
-                                     order="eta", limit=1)
+                pending = Job.search([("backend_id", "=", backend.id), ("state", "in", ("pending", "started")),
+                                      ("job_type", "in", IMPORT_FLOW)], order="eta", limit=1)
                 if pending.eta and pending.eta > fields.Datetime.now():
                     time.sleep(min(5.0, (pending.eta - fields.Datetime.now()).total_seconds()))  # throttled: wait
                 connector_seconds += time.perf_counter() - started
@@ -172,7 +174,8 @@ def order_import(config, database, registry, count=1000):
                 imported = now_imported
                 if not pending:
                     break
-            failed = Job.search_count([("backend_id", "=", backend.id), ("state", "!=", "done")])
+            failed = Job.search_count([("backend_id", "=", backend.id), ("state", "!=", "done"),
+                                       ("job_type", "in", IMPORT_FLOW)])
             if failed or imported != importable:
                 raise RuntimeError(f"Amazon bench: {imported}/{importable} orders imported, {failed} jobs not done")
 

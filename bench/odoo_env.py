@@ -13,9 +13,16 @@ import odoo
 from odoo.modules.registry import Registry
 
 
+_PARSED_CONFIGS = set()
+
+
 def open_registry(config_path, database):
-    odoo.tools.config.parse_config(["-c", config_path, "--log-level=warn"])
-    odoo.netsvc.init_logger()
+    # Odoo 18's config cannot be parsed twice in one process (KeyError in _parse_config), and
+    # every benchmark of `make bench` opens the registry: parse once per config file.
+    if config_path not in _PARSED_CONFIGS:
+        odoo.tools.config.parse_config(["-c", config_path, "--log-level=warn"])
+        odoo.netsvc.init_logger()
+        _PARSED_CONFIGS.add(config_path)
     return Registry(database)
 
 

@@ -3,6 +3,7 @@
 import argparse
 import json
 import os
+import traceback
 
 from . import amazon, amazon_feed, amazon_notifications, amazon_settlement, clarity, job_engine
 
@@ -31,7 +32,13 @@ if __name__ == "__main__":
     for bench in BENCHMARKS:
         if args.only and bench.__name__.rsplit(".", 1)[-1] != args.only:
             continue
-        rows.extend(bench.measure(args.config, args.database, args.jobs))
+        try:
+            rows.extend(bench.measure(args.config, args.database, args.jobs))
+        except Exception as error:  # one broken benchmark must not hide the others' figures
+            traceback.print_exc()
+            rows.append({"measure": f"{bench.__name__.rsplit('.', 1)[-1]}: {error}"[:36], "value": 0.0,
+                         "reference": 0.0, "reference_name": "did not complete", "ratio": 0.0, "goal": "-",
+                         "passed": False})
     print_table(rows)
     with open(args.output, "w", encoding="utf-8") as handle:
         json.dump(rows, handle, indent=2)
