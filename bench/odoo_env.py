@@ -43,7 +43,7 @@ def odoo_server(config_path, database, port, cron_threads=0, startup_seconds=120
                 if requests.get(f"{base}/web/health", timeout=10).status_code == 200:
                     break
             except requests.RequestException:
-                pass
+                pass  # not listening yet: wait below and try again
             if time.monotonic() > deadline or server.poll() is not None:
                 raise RuntimeError(f"odoo-bin did not start on port {port}")
             time.sleep(0.5)

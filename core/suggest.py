@@ -155,7 +155,7 @@ def _value_type(value):
             parse(text)
             return kind
         except ValueError:
-            pass
+            pass  # not this type: try the next one
     if _ISO_DATE.match(text):
         return "date"
     return "datetime" if _ISO_DATETIME.match(text) else "str"
