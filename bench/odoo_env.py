@@ -27,13 +27,15 @@ def open_registry(config_path, database):
 
 
 @contextmanager
-def odoo_server(config_path, database, port, cron_threads=0, startup_seconds=120):
-    """A real ``odoo-bin`` serving ``database`` on ``port`` (threaded, ``cron_threads`` cron
-    threads) until the block ends; yields its base URL once /web/health answers."""
+def odoo_server(config_path, database, port, cron_threads=0, startup_seconds=120, workers=0):
+    """A real ``odoo-bin`` serving ``database`` on ``port`` until the block ends; yields its base
+    URL once /web/health answers. ``workers`` 0: Odoo's threaded server (``cron_threads`` cron
+    threads); more: its prefork server, as Odoo is deployed in production, with that many HTTP
+    worker processes (its websocket port is ``port + 1``)."""
+    mode = ["--workers", str(workers)] + (["--gevent-port", str(port + 1)] if workers else [])
     server = subprocess.Popen(
         [sys.executable, os.path.join(os.environ["ODOO_SRC"], "odoo-bin"), "-c", config_path, "-d", database,
-         "--http-port", str(port), "--max-cron-threads", str(cron_threads), "--workers", "0",
-         "--log-level", "warn"],
+         "--http-port", str(port), "--max-cron-threads", str(cron_threads), *mode, "--log-level", "warn"],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     base = f"http://127.0.0.1:{port}"
     try:

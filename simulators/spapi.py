@@ -541,9 +541,18 @@ class SpApiSimulator(*FAMILIES, SimulatorServer):
                 raise ValueError(f"order {order_id} cannot go from {current} to {target}")
             return target
 
+    def ship_items(self, order_id, lines):
+        """Ship ``[{"orderItemId", "quantity"}]`` of an order outside Odoo, as a seller does in
+        Seller Central (one package for an MFN order); the status follows."""
+        with self._lock:
+            self._ship_order_items(self._stored(order_id), lines, self.now())
+
     def _ship_remaining(self, order, moment):
         lines = [{"orderItemId": i["orderItemId"], "quantity": i["fulfillment"]["quantityUnfulfilled"]}
                  for i in order["orderItems"] if i["fulfillment"].get("quantityUnfulfilled")]
+        self._ship_order_items(order, lines, moment)
+
+    def _ship_order_items(self, order, lines, moment):
         package = None
         if order["fulfillment"]["fulfilledBy"] == "MERCHANT":
             market = MARKETPLACES.get(order["salesChannel"].get("marketplaceId"), MARKETPLACES["ATVPDKIKX0DER"])

@@ -198,6 +198,45 @@ class TestAmazonShipmentConfirmation(AmazonShipmentCase):
         self.assertEqual(json.loads(job.result)["outcome"], "already_shipped")
         self.assertEqual(self.sim.order(order_id)["packages"], packages)
 
+    def two_item_order_with_one_shipped_outside_odoo(self):
+        self.backend.amazon_import_statuses = "UNSHIPPED"
+        order_id, sale_order = self.import_order(lambda o: self.mfn()(o) and len(o["orderItems"]) > 1)
+        shipped_outside, *still_open = self.sim.order(order_id)["orderItems"]
+        self.sim.ship_items(order_id, [{"orderItemId": shipped_outside["orderItemId"],
+                                        "quantity": shipped_outside["quantityOrdered"]}])
+        self.assertEqual(status_of(self.sim.order(order_id)), "PARTIALLY_SHIPPED")
+        product = sale_order.order_line.filtered(
+            lambda l: l.amazon_order_item_id == shipped_outside["orderItemId"]).product_id
+        return order_id, sale_order, product, still_open
+
+    def test_items_shipped_outside_odoo_are_left_out_of_the_package(self):
+        order_id, sale_order, _product, still_open = self.two_item_order_with_one_shipped_outside_odoo()
+        self.deliver(sale_order.picking_ids)
+        self.run_jobs()
+
+        job = self.shipment_job(sale_order.picking_ids)
+        self.assertEqual(job.state, "done", job.error_message)
+        self.assertEqual(json.loads(job.result)["outcome"], "confirmed_unshipped_part")
+        refused, accepted = self.confirmations()
+        self.assertEqual(refused.status, 400, "Amazon refused the package with the item it had shipped")
+        self.assertEqual(accepted.json()["packageDetail"]["orderItems"],
+                         [{"orderItemId": i["orderItemId"], "quantity": i["quantityOrdered"]} for i in still_open])
+        self.assertEqual(status_of(self.sim.order(order_id)), "SHIPPED")
+
+    def test_a_delivery_of_items_amazon_has_all_shipped_is_done_without_a_package(self):
+        order_id, sale_order, product, _still_open = self.two_item_order_with_one_shipped_outside_odoo()
+        packages = self.sim.order(order_id)["packages"]
+        picking = sale_order.picking_ids
+        self.deliver(picking, {move.product_id: (move.product_uom_qty if move.product_id == product else 0)
+                               for move in picking.move_ids})
+        self.run_jobs()
+
+        job = self.shipment_job(picking)
+        self.assertEqual(job.state, "done", job.error_message)
+        self.assertEqual(json.loads(job.result)["outcome"], "already_shipped")
+        self.assertEqual(self.sim.order(order_id)["packages"], packages, "no second package")
+        self.assertEqual(status_of(self.sim.order(order_id)), "PARTIALLY_SHIPPED")
+
 
 class TestAmazonShipmentFailures(AmazonShipmentCase):
 

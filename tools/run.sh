@@ -118,6 +118,8 @@ wait_for_port "$SPAPI_PORT" "$spapi_pid" "the SP-API simulator"
 children+=($!)
 odoo_pid=$!
 wait_for_port "$HTTP_PORT" "$odoo_pid" "Odoo"
+"$PY" "$REPO_DIR/tools/sandbox_connect.py" --url "$ODOO_URL" --db "$RUN_DB" \
+    || log "Test Connection of the demo backends failed: press it on each backend"
 # The sandbox's warehouse: validates reserved deliveries, so shipments reach the channels.
 "$PY" "$REPO_DIR/tools/sandbox_warehouse.py" --url "$ODOO_URL" --db "$RUN_DB" --every "$WAREHOUSE_SECONDS" \
     --since "$started_at" &

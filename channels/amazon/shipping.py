@@ -101,5 +101,23 @@ def confirm_package(client, order_id, detail):
         if status == const.STATUS_CANCELLED:
             raise BusinessError(f"{refusal.message} (the order is cancelled on Amazon)",
                                 detail=refusal.detail) from None
+        open_lines = _still_unshipped(detail["orderItems"], order)
+        if open_lines == []:
+            return "already_shipped"  # these items were all shipped outside Odoo
+        if open_lines is not None and open_lines != detail["orderItems"]:
+            # Part shipped outside Odoo: confirm what Amazon still waits for, once.
+            confirm_package(client, order_id, dict(detail, orderItems=open_lines))
+            return "confirmed_unshipped_part"
         raise
     return "confirmed"
+
+
+def _still_unshipped(lines, order):
+    """``lines`` cut to the quantities Amazon still has unshipped (items it has none of left
+    out); None when the order does not say (no item fulfilment data)."""
+    unshipped = {item.get("orderItemId"): (item.get("fulfillment") or {}).get("quantityUnfulfilled")
+                 for item in order.get("orderItems") or ()}
+    if any(unshipped.get(line["orderItemId"]) is None for line in lines):
+        return None
+    return [dict(line, quantity=min(line["quantity"], unshipped[line["orderItemId"]]))
+            for line in lines if unshipped[line["orderItemId"]] > 0]
