@@ -23,5 +23,5 @@ dev-test:  ## developer loop: run the suite on the persistent database
 	bash tools/dev.sh test
 
 .PHONY: chaos
-chaos:  ## the reliability suite at full size: 1,000 Clarity + 1,000 Amazon orders with faults
-	COMMERCE_CHAOS_ORDERS=$${COMMERCE_CHAOS_ORDERS:-1000} COMMERCE_TEST_PATH=tests/test_chaos.py bash tools/test.sh
+chaos:  ## the reliability suite at full size: 1,000 Clarity + 1,000 Amazon orders with faults, runner killed, database restarted
+	COMMERCE_CHAOS_ORDERS=$${COMMERCE_CHAOS_ORDERS:-1000} COMMERCE_TEST_PATH="tests/test_chaos.py tests/test_runner_crash.py" bash tools/test.sh

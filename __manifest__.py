@@ -47,6 +47,7 @@
         "views/commerce_dashboard_views.xml",
         "views/commerce_amazon_subscription_views.xml",
         "views/commerce_backend_amazon_notifications_views.xml",
+        "data/ir_cron_amazon_sqs.xml",
         "views/commerce_value_map_shipping_speed_views.xml",
         "views/commerce_field_mapping_listing_views.xml",
         "views/commerce_amazon_offer_listing_views.xml",

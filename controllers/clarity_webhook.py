@@ -6,6 +6,7 @@ from odoo.http import request
 
 from ..channels.clarity import const
 from ..channels.clarity.webhook import SignatureError, verify_signature
+from . import intake
 
 _logger = logging.getLogger(__name__)
 
@@ -22,18 +23,14 @@ class ClarityWebhookController(http.Controller):
         type="http", auth="none", methods=["POST"], csrf=False, readonly=False, save_session=False,
     )
     def clarity_webhook(self, backend_id, **_kwargs):
-        httprequest = request.httprequest
-        if (httprequest.content_length or 0) > const.WEBHOOK_MAX_BODY_BYTES:
-            return self._answer(413, "body too large")
-        body = httprequest.get_data()
-        if len(body) > const.WEBHOOK_MAX_BODY_BYTES:  # chunked bodies carry no length up front
-            return self._answer(413, "body too large")
-
+        body, refused = intake.read_body(const.WEBHOOK_MAX_BODY_BYTES)
+        if refused:
+            return refused
         env = request.env(su=True)
-        secret = env["commerce.backend"]._clarity_webhook_secret_of(backend_id)
-        if secret is None:
-            return self._answer(404, "unknown backend")
-        headers = httprequest.headers
+        secret, refused = intake.backend_secret(env, backend_id, "clarity", "clarity_webhook_secret")
+        if refused:
+            return refused
+        headers = request.httprequest.headers
         try:
             verify_signature(
                 secret,
@@ -45,14 +42,10 @@ class ClarityWebhookController(http.Controller):
         except SignatureError as error:
             # Forged or replayed: nothing is stored. The reason stays in our log only.
             _logger.warning("clarity webhook rejected for backend %s: %s", backend_id, error)
-            return self._answer(401, "invalid signature")
+            return intake.answer(401, "invalid signature")
 
         event = headers.get(const.HEADER_EVENT) or ""
         event_id = headers.get(const.HEADER_EVENT_ID) or None
         job_type = const.EVENT_JOB_TYPES.get(event, const.UNKNOWN_EVENT_JOB_TYPE)
         job_id, created = env["commerce.job"]._store_event(backend_id, job_type, body, event_id)
-        return self._answer(200, "accepted" if created else "duplicate", job_id=job_id)
-
-    @staticmethod
-    def _answer(status, message, **extra):
-        return request.make_json_response({"status": message, **extra}, status=status)
+        return intake.answer(200, "accepted" if created else "duplicate", job_id=job_id)

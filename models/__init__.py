@@ -1,4 +1,5 @@
 from . import commerce_backend
+from . import commerce_backend_secrets
 from . import commerce_job
 from . import commerce_job_attempt
 from . import commerce_binding
@@ -64,3 +65,4 @@ from . import sale_order_routing
 from . import commerce_mapping_template
 from . import commerce_mapping_suggestion
 from . import commerce_backend_amazon_notification_delegates
+from . import commerce_backend_amazon_sqs

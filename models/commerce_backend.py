@@ -106,21 +106,6 @@ class CommerceBackend(models.Model):
             backend.pending_job_count = per_state["pending"] + per_state["started"]
             backend.binding_count = binding_counts.get(backend.id, 0)
 
-    # -- secrets ---------------------------------------------------------------------------
-    @api.model
-    def _commerce_secret_fields(self):
-        """Credential fields: named ``*_secret`` / ``*_token``, readable by system admins only."""
-        return [name for name, field in self._fields.items()
-                if field.type == "char" and name.endswith(("_secret", "_token"))]
-
-    def _commerce_secret_values(self):
-        """The secrets' values, to scrub them from anything the connector stores or logs."""
-        names = self._commerce_secret_fields()
-        values = set()
-        for backend in self.sudo():
-            values.update(v for v in (backend[name] for name in names) if v and len(v) >= 4)
-        return sorted(values, key=len, reverse=True)
-
     @api.model
     def _http_retry_options(self):
         """In-call retries of channel clients (seconds); the job engine retries beyond them."""

@@ -8,6 +8,7 @@ from ..channels.amazon import const, mapper
 from ..channels.amazon.client import AmazonClient
 from ..core.errors import BusinessError, PayloadValidationError, TransientError
 from ..core.job_registry import register
+from .sealed_char import SealedChar
 
 POLL_JOB = "amazon.orders.poll"
 IMPORT_JOB = "amazon.order.import"
@@ -32,8 +33,8 @@ class CommerceBackend(models.Model):
     amazon_lwa_url = fields.Char(string="LWA Token URL", default=const.DEFAULT_LWA_URL, tracking=True,
                                  help="Login with Amazon token endpoint.")
     amazon_lwa_client_id = fields.Char(string="LWA Client ID", tracking=True)
-    amazon_lwa_client_secret = fields.Char(string="LWA Client Secret", groups="base.group_system", copy=False)
-    amazon_refresh_token = fields.Char(string="Refresh Token", groups="base.group_system", copy=False)
+    amazon_lwa_client_secret = SealedChar(string="LWA Client Secret", groups="base.group_system", copy=False)
+    amazon_refresh_token = SealedChar(string="Refresh Token", groups="base.group_system", copy=False)
     amazon_seller_id = fields.Char(string="Seller ID", tracking=True, help="Merchant token of the seller account.")
     amazon_marketplace_ids = fields.Many2many(
         "commerce.amazon.marketplace", "commerce_backend_amazon_marketplace_rel", "backend_id", "marketplace_id",

@@ -6,6 +6,7 @@ from ..channels.clarity import const, mapper
 from ..channels.clarity.client import ClarityClient
 from ..core.errors import PayloadValidationError
 from ..core.job_registry import register
+from .sealed_char import SealedChar
 
 # Polled flows: (watermark flow, client method, job type, record key, record update date)
 POLL_FLOWS = (  # catalogue and customers first, so the orders that need them find them
@@ -39,8 +40,8 @@ class CommerceBackend(models.Model):
         string="Token URL", compute="_compute_clarity_token_url", store=True, readonly=False,
         help="OAuth2 client-credentials endpoint; defaults to the store URL + /oauth/token.")
     clarity_client_id = fields.Char(string="Client ID", tracking=True)
-    clarity_client_secret = fields.Char(string="Client Secret", groups="base.group_system", copy=False)
-    clarity_webhook_secret = fields.Char(string="Webhook Secret", groups="base.group_system", copy=False)
+    clarity_client_secret = SealedChar(string="Client Secret", groups="base.group_system", copy=False)
+    clarity_webhook_secret = SealedChar(string="Webhook Secret", groups="base.group_system", copy=False)
     clarity_webhook_url = fields.Char(string="Webhook URL", compute="_compute_clarity_webhook_url",
                                       help="Give this URL to Clarity as the webhook target.")
     clarity_import_statuses = fields.Char(
@@ -69,17 +70,6 @@ class CommerceBackend(models.Model):
             )
 
     # -- connection ------------------------------------------------------------------------
-    @api.model
-    def _clarity_webhook_secret_of(self, backend_id):
-        """The webhook secret of the active Clarity backend ``backend_id``; None when there is no
-        such backend, "" when it has no secret. One indexed read: the webhook route runs it for
-        every event, and a browse + field read loads every column of the backend."""
-        self.env.cr.execute(
-            "SELECT clarity_webhook_secret FROM commerce_backend WHERE id = %s AND channel = 'clarity' AND active",
-            (backend_id,))
-        row = self.env.cr.fetchone()
-        return None if row is None else (row[0] or "")
-
     def _clarity_client(self):
         self.ensure_one()
         backend = self.sudo()

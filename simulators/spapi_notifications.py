@@ -359,6 +359,22 @@ class NotificationsMixin:
         return self.emit(self.fulfillment_order_status_notification(seller_fulfillment_order_id, **fields), url,
                          secret_header_name, secret, duplicate=duplicate, bad_secret=bad_secret)
 
+    def emit_to_sqs(self, notification, sqs, *, duplicate=False):
+        """Deliver ``notification`` to the SQS destination its subscription names, as Amazon does:
+        the notification JSON itself is the message body. ``sqs`` is a ``simulators.sqs``
+        simulator holding the destination's queue; returns the message ids."""
+        kind = notification.get("NotificationType") or notification.get("notificationType")
+        with self._lock:
+            subscription = self._subscriptions.get(kind)
+            destination = self._destinations.get((subscription or {}).get("destinationId")) or {}
+        arn = (destination.get("resource") or {}).get("sqs", {}).get("arn")
+        if not arn:
+            raise AssertionError(f"no subscription of {kind} to an SQS destination")
+        queue_name = arn.rsplit(":", 1)[-1]
+        if sqs.queue_arn(queue_name) != arn:
+            raise AssertionError(f"the SQS simulator has no queue {arn}")
+        return sqs.deliver_notification(queue_name, notification, duplicate=duplicate)
+
     def post_raw(self, url, body, secret_header_name, secret):
         """POST any bytes as if they were an event (malformed deliveries for receiver tests)."""
         headers = {"Content-Type": "application/json", "User-Agent": "Amazon EventBridge ApiDestinations (simulator)",

@@ -34,3 +34,5 @@ from . import test_bad_input_corpus
 from . import test_chaos
 from . import test_tour
 from . import test_amazon_notification_delegates
+from . import test_amazon_sqs
+from . import test_sealed_secrets

@@ -112,6 +112,10 @@ write_odoo_config() {
     local work=$1 pgport=$2 db=$3 http_port=$4 cfg=${5:-$1/odoo.cfg}
     mkdir -p "$work/addons" "$work/data"
     ln -sfn "$REPO_DIR" "$work/addons/commerce_connector"
+    # The key that seals the connector's secrets at rest: one per cluster folder, kept with it.
+    local keyfile=$work/commerce_connector.key
+    [ -s "$keyfile" ] || "$PY" -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())' > "$keyfile"
+    chmod 600 "$keyfile"
     cat > "$cfg" <<CFG
 [options]
 addons_path = $ODOO_SRC/addons,$work/addons
@@ -126,6 +130,8 @@ http_interface = 127.0.0.1
 http_port = $http_port
 list_db = False
 without_demo = all
+pg_path = $PG_BIN
+commerce_connector_key = $(cat "$keyfile")
 CFG
 }
 

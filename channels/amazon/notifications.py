@@ -95,7 +95,7 @@ def peek(body):
         envelope = json.loads(body)
     except (TypeError, ValueError, RecursionError):
         return None, None
-    detail = envelope.get("detail") if isinstance(envelope, dict) else None
+    detail = notification_in(envelope)
     kind = _get(detail, "NotificationType")
     notification_id = notification_id_of(detail)
     return (kind if isinstance(kind, str) else None,
@@ -103,18 +103,20 @@ def peek(body):
 
 
 def parse_notification(body, expected_type):
-    """The validated notification (the envelope's ``detail``) of a stored delivery.
+    """The validated notification of a stored delivery (see :func:`notification_in`).
 
-    Raises PayloadValidationError naming what is wrong: not JSON, no ``detail``, another
-    type than ``expected_type``, or not valid against Amazon's schema of that type.
+    Raises PayloadValidationError naming what is wrong: not JSON, neither an EventBridge event
+    nor a notification, another type than ``expected_type``, or not valid against Amazon's
+    schema of that type.
     """
     try:
         envelope = json.loads(body or "")
     except (ValueError, RecursionError) as error:
         raise PayloadValidationError(f"the notification is not valid JSON: {error}") from None
-    if not isinstance(envelope, dict) or not isinstance(envelope.get("detail"), dict):
-        raise PayloadValidationError("the delivery is not an EventBridge event: it has no 'detail' object")
-    notification = envelope["detail"]
+    notification = notification_in(envelope)
+    if notification is None:
+        raise PayloadValidationError("the delivery is neither an EventBridge event (no 'detail' object) nor an "
+                                     "SP-API notification (no 'NotificationType')")
     kind = _get(notification, "NotificationType")
     if kind != expected_type:
         raise PayloadValidationError(f"the notification type is {kind!r}, not {expected_type}")
@@ -124,6 +126,19 @@ def parse_notification(body, expected_type):
         where = "/".join(str(part) for part in error.absolute_path) or "(root)"
         raise PayloadValidationError(f"{kind} notification invalid at {where}: {error.message}")
     return notification
+
+
+def notification_in(document):
+    """The notification a delivery carries, or None.
+
+    EventBridge (the route) wraps it in an event: it is the event's ``detail``. For an SQS
+    destination Amazon puts the notification itself in the message body.
+    """
+    if not isinstance(document, dict):
+        return None
+    if "detail" in document:
+        return document["detail"] if isinstance(document["detail"], dict) else None
+    return document if _get(document, "NotificationType") is not None else None
 
 
 def notification_id_of(notification):
