@@ -42,12 +42,24 @@ TRIGGER_COALESCE_SECONDS = 0.5
 _LAST_TRIGGER = {}  # database -> monotonic time of the last immediate runner trigger
 _DEFERRED_TRIGGERS = {}  # database -> the timer that fires a wake-up the coalescing skipped
 _DEFERRED_LOCK = threading.Lock()
+_LEASE_TIMERS = {}  # database -> (monotonic time it fires, the timer waking the runner when a lease ends)
 
 
 def _fire_deferred_trigger(dbname):
     """Timer thread: the wake-up a coalesced enqueue skipped, on a cursor of its own."""
     with _DEFERRED_LOCK:
         _DEFERRED_TRIGGERS.pop(dbname, None)
+    _wake_runner(dbname)
+
+
+def _fire_lease_wake_up(dbname):
+    """Timer thread: a lease has ended, the runner requeues its job."""
+    with _DEFERRED_LOCK:
+        _LEASE_TIMERS.pop(dbname, None)
+    _wake_runner(dbname)
+
+
+def _wake_runner(dbname):
     try:
         with Registry(dbname).cursor() as cr:
             api.Environment(cr, SUPERUSER_ID, {})["commerce.job"]._trigger_runner()
@@ -111,6 +123,8 @@ class CommerceJob(models.Model):
             CREATE UNIQUE INDEX IF NOT EXISTS commerce_job_idempotency_uniq
                 ON commerce_job (backend_id, job_type, idempotency_key)
              WHERE idempotency_key IS NOT NULL;
+            CREATE INDEX IF NOT EXISTS commerce_job_started_lease_idx
+                ON commerce_job (lease_until) WHERE state = 'started';
             CREATE INDEX IF NOT EXISTS commerce_job_runnable_idx
                 ON commerce_job (priority, eta, id) WHERE state = 'pending';
             """
@@ -309,10 +323,11 @@ class CommerceJob(models.Model):
         batch_size = batch_size or self._param("runner_batch_size")
         deadline = time.monotonic() + budget
         commit = self.env.cr.commit if auto_commit else self.env.flush_all
-        self._recover_expired_leases()
-        commit()
         processed = 0
         while time.monotonic() < deadline:
+            # Before every batch: a job whose worker died during this pass runs in it too.
+            if self._recover_expired_leases():
+                commit()
             jobs = self._claim_batch(batch_size, own_transaction=auto_commit)
             if not jobs:
                 break
@@ -323,7 +338,41 @@ class CommerceJob(models.Model):
         if self._has_due_jobs():
             self._trigger_runner(fields.Datetime.now())  # not coalesced: work remains
             commit()
+        self._wake_when_leases_end()
+        commit()
         return processed
+
+    def _wake_when_leases_end(self):
+        """A job another worker left started (killed process, lost database) is requeued when
+        its lease ends: wake the runner then, rather than at the next cron tick. A trigger row
+        serves any process; the timer wakes this one's cron, which only polls for future
+        triggers once a minute."""
+        self.env.cr.execute("SELECT min(lease_until) FROM commerce_job WHERE state = 'started'")
+        lease_end = self.env.cr.fetchone()[0]
+        if not lease_end:
+            return
+        wake_at = max(lease_end + timedelta(seconds=1), fields.Datetime.now())
+        cron = self.env.ref("commerce_connector.ir_cron_job_runner", raise_if_not_found=False)
+        if cron:  # one trigger row per lease end, however many passes see the job started
+            self.env.cr.execute("SELECT 1 FROM ir_cron_trigger WHERE cron_id = %s AND call_at <= %s LIMIT 1",
+                                (cron.id, wake_at))
+            if not self.env.cr.fetchone():
+                self._trigger_runner(wake_at)
+        if not _auto_commit_default() or self.env.registry.in_test_mode():
+            return
+        delay = max(0.0, (wake_at - fields.Datetime.now()).total_seconds())
+        dbname = self.env.cr.dbname
+        fires_at = time.monotonic() + delay
+        with _DEFERRED_LOCK:
+            pending = _LEASE_TIMERS.get(dbname)
+            if pending and pending[0] <= fires_at + 0.5:
+                return
+            if pending:
+                pending[1].cancel()
+            timer = threading.Timer(delay, _fire_lease_wake_up, (dbname,))
+            _LEASE_TIMERS[dbname] = (fires_at, timer)
+        timer.daemon = True
+        timer.start()
 
     @api.model
     def _claim_batch(self, limit, own_transaction=False):

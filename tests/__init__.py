@@ -36,3 +36,4 @@ from . import test_tour
 from . import test_amazon_notification_delegates
 from . import test_amazon_sqs
 from . import test_sealed_secrets
+from . import test_runner_crash

@@ -237,6 +237,22 @@ class TestRunner(CommerceCase):
         self.assertEqual(job.attempts, 2)
         self.assertIn("lease expired", job.attempt_ids.filtered(lambda a: a.outcome == "failed").error_message)
 
+    def test_a_job_left_started_wakes_the_runner_when_its_lease_ends(self):
+        job = self.enqueue("test.count", {})
+        self.Job._claim_batch(10)  # another worker holds it...
+        lease_end = fields.Datetime.now() + timedelta(seconds=30)
+        job.lease_until = lease_end  # ...and dies before it ends
+        cron = self.env.ref("commerce_connector.ir_cron_job_runner")
+        Trigger = self.env["ir.cron.trigger"]
+        self.env.flush_all()
+        triggers_before = Trigger.search([("cron_id", "=", cron.id)])
+        self.run_jobs()
+        self.run_jobs()
+        wake_ups = Trigger.search([("cron_id", "=", cron.id)]) - triggers_before
+        self.assertEqual(wake_ups.mapped("call_at"), [lease_end + timedelta(seconds=1)],
+                         "one wake-up, just after the lease ends, however many passes saw the job")
+        self.assertEqual(job.state, "started", "not requeued before its lease ends")
+
     def test_lease_recovery_gives_up_after_max_attempts(self):
         job = self.enqueue("test.count", {}, max_attempts=1)
         self.Job._claim_batch(10)
