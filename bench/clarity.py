@@ -120,18 +120,23 @@ def webhook_intake(config, database, registry, seconds=8, connections=4, workers
     event = {"BODY": body, "EVENT": "order.updated", "TIMESTAMP": timestamp, "PREFIX": uuid.uuid4().hex,
              "SIGNATURE": "v1=" + compute_signature(SECRET, timestamp, body.encode())}
     healths, hooks = [], []
-    with odoo_server(config, database, port, workers=workers) as base:
-        hook_url = f"{base}/commerce_connector/clarity/{backend_id}/webhook"
-        _wrk(f"{base}/web/health", 2, connections)  # warm up both paths (every worker)
-        _wrk(hook_url, 2, connections, dict(event, PREFIX=event["PREFIX"] + "w"))
-        for round_number in range(rounds):
-            healths.append(_wrk(f"{base}/web/health", seconds, connections))
-            hooks.append(_wrk(hook_url, seconds, connections, dict(event, PREFIX=f"{event['PREFIX']}r{round_number}")))
-    with registry.cursor() as cr:
-        cr.execute("SELECT count(*) FROM commerce_job WHERE backend_id = %s AND idempotency_key LIKE %s",
-                   (backend_id, event["PREFIX"] + "r%"))
-        stored = cr.fetchone()[0]
-        cr.execute("DELETE FROM commerce_job WHERE backend_id = %s", (backend_id,))
+    try:
+        with odoo_server(config, database, port, workers=workers) as base:
+            hook_url = f"{base}/commerce_connector/clarity/{backend_id}/webhook"
+            _wrk(f"{base}/web/health", 2, connections)  # warm up both paths (every worker)
+            _wrk(hook_url, 2, connections, dict(event, PREFIX=event["PREFIX"] + "w"))
+            for round_number in range(rounds):
+                healths.append(_wrk(f"{base}/web/health", seconds, connections))
+                hooks.append(_wrk(hook_url, seconds, connections,
+                                  dict(event, PREFIX=f"{event['PREFIX']}r{round_number}")))
+        with registry.cursor() as cr:
+            cr.execute("SELECT count(*) FROM commerce_job WHERE backend_id = %s AND idempotency_key LIKE %s",
+                       (backend_id, event["PREFIX"] + "r%"))
+            stored = cr.fetchone()[0]
+    finally:
+        # The stored events point at no real store: never leave them to the next benchmark's runner.
+        with registry.cursor() as cr:
+            cr.execute("DELETE FROM commerce_job WHERE backend_id = %s", (backend_id,))
     # wrk counts the answers it read before its deadline; up to one request per connection
     # and round was still in flight then, and the server stored it.
     answered = sum(hook["requests"] for hook in hooks)

@@ -14,16 +14,6 @@ import logging
 import re
 from dataclasses import dataclass
 
-import boto3
-from botocore.config import Config
-from botocore.exceptions import (
-    BotoCoreError,
-    ClientError,
-    NoCredentialsError,
-    ReadTimeoutError,
-)
-from botocore.exceptions import ConnectionError as BotoConnectionError
-
 from ...core.errors import AuthError, BusinessError, TransientError
 
 _logger = logging.getLogger(__name__)
@@ -71,6 +61,11 @@ class SqsClient:
             raise BusinessError("no AWS region is set for the SQS queue")
         if not access_key_id or not secret_access_key:
             raise AuthError("the AWS access key id and secret access key of the SQS queue are not set")
+        # boto3 is imported here, not with the module: it costs every Odoo process ~35 MB, and
+        # only a backend that reads an SQS queue needs it.
+        import boto3
+        from botocore.config import Config
+
         self.queue_url = queue_url
         self._config = Config(
             region_name=region,
@@ -125,6 +120,9 @@ class SqsClient:
         }).get("Attributes") or {}
 
     def _request(self, operation, params):
+        from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError, ReadTimeoutError
+        from botocore.exceptions import ConnectionError as BotoConnectionError
+
         method = getattr(self._client, re.sub(r"(?<!^)([A-Z])", r"_\1", operation).lower())
         try:
             return method(**params)
