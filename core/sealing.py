@@ -40,7 +40,7 @@ def _fernet_of(key_text):
         if len(base64.urlsafe_b64decode(key_text.encode())) == 32:
             return Fernet(key_text.encode())
     except (binascii.Error, ValueError):
-        pass
+        pass  # not base64: a passphrase, stretched below
     derived = HKDF(algorithm=hashes.SHA256(), length=32, salt=b"commerce_connector",
                    info=b"sealed secrets v1").derive(key_text.encode())
     return Fernet(base64.urlsafe_b64encode(derived))
@@ -99,7 +99,7 @@ class KeyRing:
                 self._current.decrypt(token)
                 return CURRENT
             except InvalidToken:
-                pass
+                pass  # not the current key's: try the previous ones
         for fernet in self._previous:
             try:
                 fernet.decrypt(token)

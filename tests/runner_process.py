@@ -136,7 +136,7 @@ class OdooProcess:
         try:
             os.killpg(self.proc.pid, signal.SIGKILL)
         except ProcessLookupError:
-            pass
+            pass  # it already exited: nothing left to kill
         self.proc.wait(30)
 
     def log_tail(self, lines=40):
@@ -370,7 +370,7 @@ def notify_cron(dbname):
         with odoo.sql_db.db_connect("postgres").cursor() as cr:
             cr.execute("SELECT pg_notify('cron_trigger', %s)", (dbname,))
     except psycopg2.Error:
-        pass
+        pass  # the database is restarting: the next ring reaches it
 
 
 def clarity_orders(count, token, seed=11):
