@@ -131,7 +131,7 @@ class CommerceBackend(models.Model):
             try:
                 message = method()
             except CommerceError as error:
-                text = backend.env["commerce.job"].new({"backend_id": backend.id})._scrub(error.message)
+                text = backend._scrub_secrets(error.message)
                 if error.kind == "auth":
                     backend._set_auth_failed(text)
                 else:

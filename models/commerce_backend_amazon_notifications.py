@@ -100,7 +100,7 @@ class CommerceBackend(models.Model):
             try:
                 backend._amazon_setup_notifications()
             except CommerceError as error:
-                text = self.env["commerce.job"].new({"backend_id": backend.id})._scrub(error.message)
+                text = backend._scrub_secrets(error.message)
                 raise UserError(_("Amazon refused the notification setup of %(backend)s: %(error)s",
                                   backend=backend.name, error=text)) from None
         return {
@@ -201,7 +201,7 @@ class CommerceBackend(models.Model):
                     subscription.write({"state": "deleted", "date_state": fields.Datetime.now()})
                 backend._amazon_release_destination(client, destination)
             except CommerceError as error:
-                text = self.env["commerce.job"].new({"backend_id": backend.id})._scrub(error.message)
+                text = backend._scrub_secrets(error.message)
                 raise UserError(_("%(backend)s is not archived: Amazon did not delete its notification "
                                   "subscriptions: %(error)s", backend=backend.name, error=text)) from None
             backend.amazon_notification_destination_id = False

@@ -117,7 +117,7 @@ class CommerceBackend(models.Model):
             _deleted, failures = client.delete_batch(receipts)
         except TransientError as error:
             _logger.warning("amazon backend %s: %s SQS message(s) stored but not deleted: %s", self.id,
-                            len(receipts), self.env["commerce.job"].new({"backend_id": self.id})._scrub(error.message))
+                            len(receipts), self._scrub_secrets(error.message))
             return stored
         for _receipt, code, text in failures:
             _logger.warning("amazon backend %s: an SQS message was stored but not deleted (%s: %s)",
@@ -144,7 +144,7 @@ class CommerceBackend(models.Model):
                 _logger.warning(
                     "amazon backend %s: SQS message %s not stored, left in the queue for redelivery: %s: %s",
                     self.id, message.message_id, type(error).__name__,
-                    self.env["commerce.job"].new({"backend_id": self.id})._scrub(str(error).splitlines()[0]
+                    self._scrub_secrets(str(error).splitlines()[0]
                                                                                 if str(error) else ""))
                 continue
             stored += created
@@ -163,7 +163,7 @@ class CommerceBackend(models.Model):
     def _amazon_sqs_failed(self, error):
         """An SQS error ends this backend's poll; refused credentials suspend the backend, as
         for the SP-API, with its managers alerted."""
-        text = self.env["commerce.job"].new({"backend_id": self.id})._scrub(error.message)
+        text = self._scrub_secrets(error.message)
         _logger.warning("amazon backend %s (id %s): SQS poll stopped: %s", self.name, self.id, text)
         if error.kind == AUTH:
             self._set_auth_failed(_("SQS notification queue: %s", text))

@@ -1,6 +1,6 @@
 import logging
 
-from odoo import _, api, fields, models
+from odoo import _, api, fields, models, tools
 from odoo.exceptions import AccessError, ValidationError
 
 from ..core import ip_allowlist, sealing
@@ -30,11 +30,21 @@ class CommerceBackend(models.Model):
 
     # -- which fields are secrets ----------------------------------------------------------
     @api.model
+    @tools.ormcache()
     def _commerce_secret_fields(self):
-        """Credential fields: sealed at rest, readable by system admins only."""
-        return [name for name, field in self._fields.items()
-                if isinstance(field, SealedChar)
-                or (field.type == "char" and name.endswith(("_secret", "_token")))]
+        """Credential fields: sealed at rest, readable by system admins only. Cached per registry:
+        the intake routes check a field against it on every delivery."""
+        return tuple(name for name, field in self._fields.items()
+                     if isinstance(field, SealedChar)
+                     or (field.type == "char" and name.endswith(("_secret", "_token"))))
+
+    def _scrub_secrets(self, text):
+        """``text`` with this backend's secrets blanked out: for anything stored or logged."""
+        if not text:
+            return text
+        for secret in self._commerce_secret_values():
+            text = text.replace(secret, "********")
+        return text
 
     def _commerce_secret_values(self):
         """The secrets' values, to scrub them from anything the connector stores or logs."""
@@ -106,18 +116,21 @@ class CommerceBackend(models.Model):
         return states
 
     def _stored_secrets(self, everywhere=False):
-        """{field: {backend id: stored text}}: raw columns, so sealed text stays sealed."""
+        """{field: {backend id: stored text}} of the non-empty secrets: raw columns, read in one
+        query, so sealed text stays sealed."""
         names = [name for name in self._commerce_secret_fields() if self._fields[name].store]
-        result = {}
-        for name in names:
-            # Column names come from the model's own field definitions, never from input.
-            query = f'SELECT id, "{name}" FROM commerce_backend WHERE "{name}" IS NOT NULL AND "{name}" != \'\''
-            params = ()
-            if not everywhere:
-                query += " AND id = ANY(%s)"
-                params = ([backend_id for backend_id in self._origin.ids if backend_id],)
-            self.env.cr.execute(query, params)
-            result[name] = dict(self.env.cr.fetchall())
+        # Column names come from the model's own field definitions, never from input.
+        query = "SELECT id, " + ", ".join(f'"{name}"' for name in names) + " FROM commerce_backend"
+        params = ()
+        if not everywhere:
+            query += " WHERE id = ANY(%s)"
+            params = ([backend_id for backend_id in self._origin.ids if backend_id],)
+        self.env.cr.execute(query, params)
+        result = {name: {} for name in names}
+        for backend_id, *values in self.env.cr.fetchall():
+            for name, stored in zip(names, values):
+                if stored:
+                    result[name][backend_id] = stored
         return result
 
     @api.model

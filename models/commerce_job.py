@@ -354,8 +354,9 @@ class CommerceJob(models.Model):
         wake_at = max(lease_end + timedelta(seconds=1), fields.Datetime.now())
         cron = self.env.ref("commerce_connector.ir_cron_job_runner", raise_if_not_found=False)
         if cron:  # one trigger row per lease end, however many passes see the job started
-            self.env.cr.execute("SELECT 1 FROM ir_cron_trigger WHERE cron_id = %s AND call_at <= %s LIMIT 1",
-                                (cron.id, wake_at))
+            self.env.cr.execute(
+                "SELECT 1 FROM ir_cron_trigger WHERE cron_id = %s AND call_at > %s AND call_at <= %s LIMIT 1",
+                (cron.id, lease_end, wake_at))
             if not self.env.cr.fetchone():
                 self._trigger_runner(wake_at)
         if not _auto_commit_default() or self.env.registry.in_test_mode():
@@ -520,11 +521,7 @@ class CommerceJob(models.Model):
 
     def _scrub(self, text):
         """Blank out the backend's secrets wherever they would appear in stored text."""
-        if not text:
-            return text
-        for secret in self.backend_id._commerce_secret_values():
-            text = text.replace(secret, "********")
-        return text
+        return self.backend_id._scrub_secrets(text)
 
     def _log_attempt(self, outcome, kind, message, duration):
         self.env["commerce.job.attempt"].sudo().create({

@@ -17,6 +17,17 @@ ORDER_CHANGE_JOB = "amazon.notification.order_change"
 IMPORT_JOB = "amazon.order.import"
 
 
+def assert_imported_from_notification(case, order_id):
+    """Run the jobs: ``order_id`` becomes a confirmed sale order through an import job that
+    names the notification as its source and is keyed on the order's version."""
+    case.run_jobs()
+    case.assertAllJobsDone()
+    case.assertEqual(case.sale_order(order_id).state, "sale")
+    import_job = case.jobs(IMPORT_JOB)
+    case.assertEqual(import_job.amazon_import_source, "notification")
+    case.assertEqual(import_job.idempotency_key, f"{order_id}@{case.sim.order(order_id)['lastUpdatedTime']}")
+
+
 @tagged("post_install", "-at_install")
 class NotificationCase(AmazonCase, HttpCase):
     """AmazonCase served over HTTP: the simulator posts notifications to the Odoo route."""
@@ -52,13 +63,7 @@ class TestNotificationRoute(NotificationCase):
         self.assertEqual(job.payload.encode(), delivery.body, "the raw event is kept byte for byte")
         self.assertFalse(self.sale_order(order_id))
 
-        self.run_jobs()
-
-        self.assertAllJobsDone()
-        self.assertEqual(self.sale_order(order_id).state, "sale")
-        import_job = self.jobs(IMPORT_JOB)
-        self.assertEqual(import_job.amazon_import_source, "notification")
-        self.assertEqual(import_job.idempotency_key, f"{order_id}@{self.sim.order(order_id)['lastUpdatedTime']}")
+        assert_imported_from_notification(self, order_id)
         self.assertEqual(self.sim.recorder.calls(operation="getOrder")[-1].status, 200)
 
     def test_a_later_poll_of_the_same_order_version_adds_nothing(self):

@@ -18,6 +18,7 @@ from ..channels.amazon import sqs as sqs_channel
 from ..core.errors import AuthError, BusinessError
 from ..models import commerce_job
 from ..simulators.sqs import SqsSimulator
+from .test_amazon_notifications import assert_imported_from_notification
 from .test_amazon_orders import AmazonCase, by_amazon, status_of
 
 QUEUE = "sp-api-notifications"
@@ -92,13 +93,7 @@ class TestSqsNotifications(SqsCase):
         self.assertTrue(all(c.status == 200 for c in self.sqs.recorder.calls()))
         self.assertFalse(self.sale_order(order_id))
 
-        self.run_jobs()
-
-        self.assertAllJobsDone()
-        self.assertEqual(self.sale_order(order_id).state, "sale")
-        import_job = self.jobs(IMPORT_JOB)
-        self.assertEqual(import_job.amazon_import_source, "notification")
-        self.assertEqual(import_job.idempotency_key, f"{order_id}@{self.sim.order(order_id)['lastUpdatedTime']}")
+        assert_imported_from_notification(self, order_id)
 
     def test_the_cron_polls_for_the_configured_time(self):
         cron = self.env.ref("commerce_connector.ir_cron_amazon_sqs_poll")
